@@ -1,0 +1,360 @@
+"""End-to-end `Estimator.train()` rows/second: featurec vs tf.feature_column.
+
+The Criteo-like column set of `featurec_vs_feature_column.py` (1,466 floats a
+row: 13 numeric, 3 bucketized, 13 hashed indicators, 13 hashed embeddings and
+two crossed embeddings, all embeddings 8-dim with trainable tables), a 2-layer
+ReLU DNN (256, 128) and a logistic output, Adagrad, batch 1,024. The same
+`model_fn` is trained three ways, in one process, plus a floor:
+
+  input_layer    `tf.compat.v1.feature_column.input_layer(features, columns)`
+                 in the model_fn (the baseline);
+  featurec       `featurec.input_layer(features, columns)` in the same place
+                 (numba kernels through one `tf.numpy_function` in the step;
+                 embedding tables are graph variables as input_layer makes);
+  tf.data        featurec's kernels run in the input pipeline instead
+                 (`dataset.map(..., num_parallel_calls)` + prefetch): the
+                 pipeline yields the dense part and the embedding ids, the
+                 model_fn only looks the ids up in its trainable tables;
+  floor          the tf.data path with the pipeline's output cached after
+                 one pass over the data: input costs nothing, so this is the
+                 bound any input layer can reach with this model.
+
+Raw features (numpy `S8` strings and float32) enter through the same
+`tf.data` generator in every mode. Before anything is timed the three input
+matrices are checked equal on one batch with the same table values.
+
+Reported: rows/s of each whole `train()` call (graph build, session start,
+checkpoints at start and end, default `RunConfig`) and at steady state
+(steps after the first quarter, timed by a hook); best of `--repeats`
+interleaved runs after one warm-up call per mode.
+
+Run:
+    OMP_WAIT_POLICY=PASSIVE TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/train_end_to_end.py [--quick]
+"""
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# Benchmark the checkout this file is in, and share the column/data builders.
+sys.path.insert(0, os.path.dirname(_HERE))
+sys.path.insert(0, _HERE)
+warnings.filterwarnings("ignore")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import featurec  # noqa: E402
+from featurec import _input_layer, _plan, _spec  # noqa: E402
+from featurec_vs_feature_column import build_columns, make_data  # noqa: E402
+from kerasbridge.estimator import Estimator  # noqa: E402
+from kerasbridge.estimator_spec import EstimatorSpec  # noqa: E402
+from kerasbridge.mode_keys import ModeKeys  # noqa: E402
+
+v1 = tf.compat.v1
+BATCH = 1024
+HIDDEN = (256, 128)
+MODES = ("input_layer", "featurec", "tf.data", "floor")
+
+
+# ---------------------------------------------------------------------------
+# Data.
+# ---------------------------------------------------------------------------
+
+
+def make_labels(data):
+    """A 0/1 label that depends on a numeric and a categorical feature."""
+    hashed = np.frombuffer(data["C1"].tobytes(), np.uint8).reshape(-1, 8)[:, 0]
+    return ((data["I1"] > 2.0) ^ (hashed % 2 == 0)).astype(np.float32)
+
+
+def raw_dataset(data, labels):
+    """Raw batches of `data`, cycled forever: every mode's source.
+
+    A generator rather than `from_tensor_slices`: that would embed the whole
+    table as graph constants, which every checkpoint's meta graph and the
+    `graph.pbtxt` of each `train()` call would then rewrite.
+    """
+    n = len(labels)
+    signature = (
+        {k: tf.TensorSpec([BATCH], tf.string if v.dtype.kind == "S" else tf.float32)
+         for k, v in data.items()},
+        tf.TensorSpec([BATCH], tf.float32),
+    )
+
+    def batches():
+        while True:
+            for i in range(0, n - BATCH + 1, BATCH):
+                yield {k: v[i : i + BATCH] for k, v in data.items()}, labels[i : i + BATCH]
+
+    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+
+
+# ---------------------------------------------------------------------------
+# The tf.data path: kernels in the pipeline, embedding lookups in the step.
+# ---------------------------------------------------------------------------
+
+
+class PipelineFeatures:
+    """featurec's kernels as a `tf.data` map, and the model_fn half.
+
+    `map(dataset)` turns raw batches into `{'dense': [batch, width] with the
+    embedding slots zero, '<table>/splits', '<table>/ids'}`;
+    `input_layer(features)` (inside the model_fn) looks the ids up in
+    trainable tables named as input_layer names them and assembles the
+    matrix input_layer returns.
+
+    Args:
+        columns: the dense feature columns.
+    """
+
+    def __init__(self, columns):
+        self._columns = list(columns)
+        self._plan = _plan.build(_spec.read_columns(self._columns))
+        self._runner = _input_layer.KernelRunner(self._plan)
+        self._keys = list(
+            dict.fromkeys(
+                k for spec, _ in self._plan.outputs for k in _input_layer._feature_keys(spec)
+            )
+        )
+        self._embeddings = [spec for spec, _ in self._plan.embeddings]
+        if any(_input_layer._weighted(spec) for spec in self._embeddings):
+            raise ValueError("weighted embedding columns are not wired into this benchmark")
+
+    def map(self, dataset):
+        keys = self._keys
+        tout = [tf.float32] + self._runner.id_dtypes
+
+        def run(*arrays):
+            return self._runner(dict(zip(keys, arrays)))
+
+        def featurize(raw, labels):
+            results = tf.numpy_function(run, [raw[k] for k in keys], tout, name="featurec")
+            out = {"dense": results[0]}
+            out["dense"].set_shape([None, self._plan.output_width])
+            for i, spec in enumerate(self._embeddings):
+                out[f"{spec.name}/splits"] = results[1 + 2 * i]
+                out[f"{spec.name}/ids"] = results[2 + 2 * i]
+            return out, labels
+
+        return dataset.map(featurize, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def input_layer(self, features):
+        by_name = {c.name: c for c in self._columns}
+        collections = [v1.GraphKeys.GLOBAL_VARIABLES, v1.GraphKeys.MODEL_VARIABLES]
+        dense = features["dense"]
+        pieces = []
+        with v1.variable_scope("input_layer"):
+            for spec, col0 in self._plan.outputs:
+                if not isinstance(spec, _spec.EmbeddingSpec):
+                    pieces.append(dense[:, col0 : col0 + spec.width])
+                    continue
+                with v1.variable_scope(spec.table_name):
+                    table = _input_layer._embedding_variable(
+                        by_name[spec.name], spec, collections, True
+                    )
+                ids = _input_layer._sparse(
+                    features[f"{spec.name}/ids"], features[f"{spec.name}/splits"]
+                )
+                pieces.append(
+                    tf.nn.safe_embedding_lookup_sparse(
+                        table, ids, None, combiner=spec.combiner, max_norm=spec.max_norm
+                    )
+                )
+        out = tf.concat(pieces, axis=1)
+        out.set_shape([None, self._plan.output_width])
+        return out
+
+
+# ---------------------------------------------------------------------------
+# The model and the three ways of feeding it.
+# ---------------------------------------------------------------------------
+
+
+def make_model_fn(net_fn):
+    """The shared model_fn; `net_fn(features)` builds the input matrix."""
+
+    def model_fn(features, labels, mode):
+        net = net_fn(features)
+        for units in HIDDEN:
+            net = keras.layers.Dense(units, activation="relu")(net)
+        logits = tf.squeeze(keras.layers.Dense(1)(net), 1)
+        if mode == ModeKeys.PREDICT:
+            return EstimatorSpec(mode, predictions={"logits": logits})
+        loss = v1.losses.sigmoid_cross_entropy(labels, logits)
+        train_op = v1.train.AdagradOptimizer(0.05).minimize(
+            loss, global_step=v1.train.get_global_step()
+        )
+        return EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+    return model_fn
+
+
+def build_modes(columns, data, labels):
+    """mode -> (model_fn, input_fn)."""
+    pipeline = PipelineFeatures(columns)
+
+    def raw_input_fn():
+        return raw_dataset(data, labels).prefetch(tf.data.AUTOTUNE)
+
+    def pipeline_input_fn():
+        return pipeline.map(raw_dataset(data, labels)).prefetch(tf.data.AUTOTUNE)
+
+    def cached_input_fn():
+        # One pass over the data is featurized, then replayed from memory:
+        # a step whose input costs nothing, the bound for any input layer.
+        batches = len(labels) // BATCH
+        ds = pipeline.map(raw_dataset(data, labels)).take(batches).cache()
+        return ds.repeat().prefetch(tf.data.AUTOTUNE)
+
+    return {
+        "input_layer": (
+            make_model_fn(lambda f: v1.feature_column.input_layer(f, columns)),
+            raw_input_fn,
+        ),
+        "featurec": (make_model_fn(lambda f: featurec_input_layer(f, columns)), raw_input_fn),
+        "tf.data": (make_model_fn(pipeline.input_layer), pipeline_input_fn),
+        "floor": (make_model_fn(pipeline.input_layer), cached_input_fn),
+    }, pipeline
+
+
+def featurec_input_layer(features, columns):
+    # Until `featurec/__init__.py` exports it.
+    fn = getattr(featurec, "input_layer", None) or _input_layer.input_layer
+    return fn(features, columns)
+
+
+# ---------------------------------------------------------------------------
+# Checks and measurement.
+# ---------------------------------------------------------------------------
+
+
+def check_same_inputs(columns, data, pipeline):
+    """The three input matrices agree on one batch given the same tables."""
+    probe = {k: v[:BATCH] for k, v in data.items()}
+    with tf.Graph().as_default():
+        feats = {k: tf.constant(v) for k, v in probe.items()}
+        outs = {}
+        with v1.variable_scope("a"):
+            outs["input_layer"] = v1.feature_column.input_layer(feats, columns)
+        with v1.variable_scope("b"):
+            outs["featurec"] = featurec_input_layer(feats, columns)
+        with v1.variable_scope("c"):
+            ds = pipeline.map(tf.data.Dataset.from_tensors((probe, np.zeros(BATCH, np.float32))))
+            mapped, _ = v1.data.make_one_shot_iterator(ds).get_next()
+            outs["tf.data"] = pipeline.input_layer(mapped)
+        tables = {
+            v.op.name: v
+            for v in v1.global_variables()
+            if v.op.name.endswith("/embedding_weights")
+        }
+        with v1.Session() as sess:
+            sess.run([v1.global_variables_initializer(), v1.tables_initializer()])
+            for scope in ("b", "c"):
+                for name, var in tables.items():
+                    if name.startswith(scope + "/"):
+                        suffix = name.split("/", 1)[1]
+                        var.load(sess.run(tables["a/" + suffix]), sess)
+            got = sess.run(outs)
+    expected = got["input_layer"]
+    for mode in ("featurec", "tf.data"):
+        if got[mode].shape != expected.shape or not np.allclose(got[mode], expected, atol=1e-6):
+            diff = np.abs(got[mode] - expected).max()
+            raise AssertionError(f"{mode}: input matrix differs from input_layer's (max {diff:.3g})")
+
+
+class _StepTimer(v1.train.SessionRunHook):
+    """Wall time of the steps after `start` (the steady state)."""
+
+    def __init__(self, start):
+        self._start = start
+        self.steps = 0
+        self.t0 = self.t1 = None
+
+    def after_run(self, run_context, run_values):
+        self.steps += 1
+        now = time.perf_counter()
+        if self.steps == self._start:
+            self.t0 = now
+        self.t1 = now
+
+    def rows_per_second(self):
+        return (self.steps - self._start) * BATCH / (self.t1 - self.t0)
+
+
+def train_once(model_fn, input_fn, steps):
+    """(whole-call rows/s, steady rows/s) of one `train()` into a fresh dir."""
+    with tempfile.TemporaryDirectory() as model_dir:
+        est = Estimator(model_fn, model_dir=model_dir)
+        timer = _StepTimer(max(1, steps // 4))
+        start = time.perf_counter()
+        est.train(input_fn, steps=steps, hooks=[timer])
+        total = time.perf_counter() - start
+    return steps * BATCH / total, timer.rows_per_second()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    parser.add_argument("--steps", type=int, default=None, help="steps per train() call")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+    steps = args.steps or (40 if args.quick else 200)
+    repeats = args.repeats or (1 if args.quick else 3)
+    tf.get_logger().setLevel("ERROR")
+
+    columns = build_columns()
+    # The floor mode replays one featurized pass over the data: keep it
+    # shorter than the steps before the steady-state timer starts.
+    data = make_data(BATCH * (8 if args.quick else 32))
+    labels = make_labels(data)
+    modes, pipeline = build_modes(columns, data, labels)
+    check_same_inputs(columns, data, pipeline)
+    print("input matrices checked equal to input_layer's", flush=True)
+
+    for name, (model_fn, input_fn) in modes.items():
+        train_once(model_fn, input_fn, 8)  # warm-up: imports, numba, TF kernels
+    results = {name: [] for name in modes}
+    for r in range(repeats):
+        for name, (model_fn, input_fn) in modes.items():
+            whole, steady = train_once(model_fn, input_fn, steps)
+            results[name].append((whole, steady))
+            print(
+                f"  run {r + 1} {name:>12}: whole call {whole:>9,.0f} rows/s, "
+                f"steady {steady:>9,.0f} rows/s",
+                flush=True,
+            )
+
+    best = {name: (max(w for w, _ in runs), max(s for _, s in runs)) for name, runs in results.items()}
+    base_whole, base_steady = best["input_layer"]
+    print()
+    print(f"Estimator.train(), batch {BATCH}, {steps} steps a call, DNN {HIDDEN}, best of {repeats}:")
+    print(f"| mode | whole call rows/s | ratio | steady rows/s | ratio |")
+    print(f"|---|---:|---:|---:|---:|")
+    for name in modes:
+        whole, steady = best[name]
+        print(
+            f"| {name} | {whole:,.0f} | {whole / base_whole:.2f}x | "
+            f"{steady:,.0f} | {steady / base_steady:.2f}x |"
+        )
+    import numba
+
+    print()
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; Python {platform.python_version()}, "
+        f"TF {tf.__version__}, Keras {keras.__version__}, numba {numba.__version__} "
+        f"({numba.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')})"
+    )
+    return best
+
+
+if __name__ == "__main__":
+    main()

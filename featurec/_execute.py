@@ -1,0 +1,298 @@
+"""Run a plan on one batch of features.
+
+`Batch` evaluates specs lazily and caches each result for the call (as TF's
+`_LazyBuilder` does), so a numeric column feeding both its own output and a
+bucketized column, or a categorical column feeding an indicator and a cross,
+is computed once. All per-value work happens in `featurec._kernels`.
+"""
+
+import numpy as np
+
+from featurec import _embedding, _inputs, _kernels, _spec
+from featurec._plan import param_key
+
+_DEFAULT_HASH_KEY = 0xDECAFCAFFE
+_NO_WEIGHTS = np.zeros(0, np.float32)
+
+
+class Batch:
+    """One call's features plus per-call caches.
+
+    Args:
+        features: mapping feature key -> raw value.
+        plan: the `_plan.Plan`.
+        tables: embedding table name -> float32 array.
+    """
+
+    def __init__(self, features, plan, tables):
+        if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
+            raise TypeError(
+                f"features must be a dict of feature name -> values, got {type(features).__name__}."
+            )
+        self._features = features
+        self._plan = plan
+        self._tables = tables
+        self._raw = {}
+        self._cache = {}
+        self._cat = {}
+        self.n = None
+
+    # -- raw features --------------------------------------------------------
+
+    def raw(self, key, column):
+        """The classified raw value of feature `key`; checks the batch size."""
+        if key not in self._raw:
+            if key not in self._features:
+                raise ValueError(
+                    f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
+                )
+            c = _inputs.classify(self._features[key], key, column)
+            n = _inputs.batch_size(c, key, column)
+            if self.n is None:
+                self.n = n
+            elif n != self.n:
+                raise ValueError(
+                    f"Feature {key!r} (column {column!r}) has {n} rows but other features have {self.n}."
+                )
+            self._raw[key] = c
+        return self._raw[key]
+
+    def cat_values(self, key, column, expect="any", drop=False):
+        """`_inputs.CatValues` of a feature (ignore values dropped if `drop`)."""
+        k = (key, drop)
+        if k not in self._cat:
+            if drop:
+                self._cat[k] = self.cat_values(key, column, expect).without_ignore_values()
+            else:
+                self._cat[k] = _inputs.categorical(self.raw(key, column), key, column, expect)
+        return self._cat[k]
+
+    def _cached(self, spec, compute):
+        k = param_key(spec)
+        if k not in self._cache:
+            self._cache[k] = compute(spec)
+        return self._cache[k]
+
+    # -- dense values -------------------------------------------------------
+
+    def numeric(self, spec):
+        """float32 `[n, width]` values of a numeric spec (normalizer applied)."""
+        return self._cached(spec, self._numeric)
+
+    def _numeric(self, spec):
+        raw = _inputs.numeric(self.raw(spec.key, spec.name), spec.key, spec.name, spec.width)
+        params = self._plan.params[spec]
+        if params is None or isinstance(params, tuple):
+            x = _to_float32(raw)
+            if params is None:
+                return x
+            return _kernels.normalize_numeric(x, params[0], params[1])
+        if raw.dtype.kind == "f":
+            raw = _flush_subnormals(raw)
+        try:
+            res = np.asarray(params(np.ascontiguousarray(raw)))
+        except Exception as e:
+            raise TypeError(
+                f"normalizer_fn of numeric_column {spec.name!r} failed on input dtype "
+                f"{raw.dtype}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            ) from None
+        if res.dtype.kind not in "biuf" or res.size != raw.size:
+            raise ValueError(
+                f"normalizer_fn of numeric_column {spec.name!r} must return {raw.shape} numbers; "
+                f"got shape {res.shape}, dtype {res.dtype}."
+            )
+        return _to_float32(res.reshape(raw.shape))
+
+    # -- categorical ids ----------------------------------------------------
+
+    def ids(self, spec):
+        """(row_splits, int64 ids, float32 weights or None) of a categorical spec."""
+        return self._cached(spec, self._ids)
+
+    def _ids(self, spec):
+        if isinstance(spec, _spec.BucketizedSpec):
+            x = self.numeric(spec.source)
+            n, d = x.shape
+            splits = np.arange(0, n * d + 1, max(d, 1), dtype=np.int64)
+            return splits, _kernels.bucketize_ids(x, self._plan.params[id(spec)]), None
+        if isinstance(spec, _spec.WeightedSpec):
+            return self._weighted(spec)
+        if isinstance(spec, _spec.CrossedSpec):
+            return self._crossed(spec)
+        expect = "str" if getattr(spec, "is_string", False) else "int"
+        cv = self.cat_values(spec.key, spec.name, expect, drop=True)
+        out = np.empty(cv.size, np.int64)
+        if isinstance(spec, _spec.IdentitySpec):
+            if cv.kind != "int":
+                raise ValueError(
+                    f"Invalid input, not integer. key: {spec.key} column: {spec.name!r} "
+                    f"(got {cv.kind} values)."
+                )
+            ids = cv.values
+            if spec.default_value is not None:
+                bad = (ids < 0) | (ids >= spec.num_buckets)
+                ids = np.where(bad, np.int64(spec.default_value), ids)
+            return cv.row_splits, ids, None
+        self._check_kind(spec, cv)
+        if isinstance(spec, _spec.HashSpec):
+            if cv.kind == "str":
+                _kernels.hash_str_ids(cv.buf, cv.starts, cv.ends, spec.num_buckets, out)
+            else:
+                _kernels.hash_int_ids(cv.values, spec.num_buckets, out)
+            return cv.row_splits, out, None
+        p = self._plan.params[id(spec)]
+        if cv.kind == "str":
+            _kernels.lookup_str(
+                cv.buf, cv.starts, cv.ends, *p, spec.default_value, spec.num_oov_buckets, out
+            )
+        else:
+            _kernels.lookup_int(cv.values, *p, spec.default_value, spec.num_oov_buckets, out)
+        return cv.row_splits, out, None
+
+    @staticmethod
+    def _check_kind(spec, cv):
+        want = "str" if spec.is_string else "int"
+        if cv.kind != want:
+            raise ValueError(
+                "Column dtype and SparseTensors dtype must be compatible. "
+                f"key: {spec.key}, column: {spec.name!r}, column dtype: "
+                f"{'string' if spec.is_string else 'int64'}, input values: {cv.kind}."
+            )
+
+    def _weighted(self, spec):
+        splits, ids, _ = self.ids(spec.cat)
+        c = self.raw(spec.weight_key, spec.name)
+        wsplits, w = _inputs.weights(c, spec.weight_key, spec.name, spec.weight_dtype)
+        if w.shape[0] != ids.shape[0]:
+            # TF pairs ids and weights by position across the batch and fails
+            # when the counts differ.
+            raise ValueError(
+                f"Column {spec.name!r}: Number of elements in indices ({ids.shape[0]}) and "
+                f"values ({w.shape[0]}) do not match: every id needs exactly one non-zero "
+                f"weight in feature {spec.weight_key!r}."
+            )
+        return splits, ids, w
+
+    def _crossed(self, spec):
+        sparse, dense = [], []
+        for key in spec.keys:
+            if isinstance(key, str):
+                c = self.raw(key, spec.name)
+                cv = self.cat_values(key, spec.name)
+                if c[0] == "lists":
+                    raise ValueError(
+                        f"Feature {key!r} (column {spec.name!r}): ragged lists where a dense "
+                        "value is required (a raw crossed key must have equal-length rows, "
+                        "or be a SparseTensor/RaggedTensor)."
+                    )
+                (dense if cv.dense else sparse).append((cv.row_splits, _cross_values(cv)))
+            else:
+                splits, ids, w = self.ids(key)
+                sparse.append((splits, ids.view(np.uint64)))
+        inputs = sparse + dense
+        splits = np.stack([s for s, _ in inputs])
+        values = np.concatenate([v for _, v in inputs]) if inputs else np.zeros(0, np.uint64)
+        offsets = np.zeros(len(inputs), np.int64)
+        np.cumsum([v.shape[0] for _, v in inputs[:-1]], out=offsets[1:])
+        out_splits = _kernels.cross_row_splits(splits)
+        out = np.empty(out_splits[-1], np.int64)
+        hash_key = np.uint64(spec.hash_key or _DEFAULT_HASH_KEY)
+        _kernels.cross_ids(
+            splits, values, offsets, hash_key, np.uint64(spec.num_buckets), out_splits, out
+        )
+        return out_splits, out, None
+
+    # -- outputs ------------------------------------------------------------
+
+    def write(self, out):
+        """Writes every output column into `out` (float32 [n, width])."""
+        plan = self._plan
+        n = out.shape[0]
+        num = [self._named(s, self.numeric, s) for s in plan.num_specs]
+        num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
+        pieces = [self._named(s, self.ids, s.cat) for s in plan.ind_specs]
+        ind_ops = plan.ind_ops.copy()
+        splits = np.zeros((len(pieces), n + 1), np.int64)
+        offset = 0
+        for k, (s, ids, _) in enumerate(pieces):
+            ind_ops[k, 0] = offset
+            splits[k] = s
+            offset += ids.shape[0]
+        ids = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, np.int64)
+        weights = np.zeros(offset, np.float32)
+        for k, (_, _, w) in enumerate(pieces):
+            if w is not None:
+                weights[ind_ops[k, 0] : ind_ops[k, 0] + w.shape[0]] = w
+        _kernels.assemble(
+            out, num, plan.num_ops, plan.bkt_ops, plan.bounds, splits, ids, weights, ind_ops
+        )
+        for spec, col0 in plan.embeddings:
+            self._named(spec, self._write_embedding, spec, out, col0)
+
+    @staticmethod
+    def _named(spec, fn, *args):
+        """Calls fn; errors also name the output column they happened in."""
+        try:
+            return fn(*args)
+        except (ValueError, TypeError) as e:
+            if repr(spec.name) in str(e):
+                raise
+            raise type(e)(f"{e} (in column {spec.name!r})") from None
+
+    def _write_embedding(self, spec, out, col0):
+        table = self._tables.get(spec.table_name)
+        if table is None:
+            raise ValueError(
+                f"No embedding table for column {spec.name!r}: call "
+                f"t.set_embedding_table({spec.table_name!r}, array) with a "
+                f"{self._plan.tables[spec.table_name][:2]} float32 array first."
+            )
+        splits, ids, w = self.ids(spec.cat)
+        has_w = w is not None
+        bad = _embedding.combine_embeddings(
+            splits,
+            ids,
+            w if has_w else _NO_WEIGHTS,
+            has_w,
+            table,
+            _embedding.combiner_code(spec.combiner),
+            -1.0 if spec.max_norm is None else spec.max_norm,
+            out,
+            col0,
+        )
+        if bad >= 0:
+            raise ValueError(
+                f"Column {spec.name!r}: id {ids[bad]} is out of range [0, {table.shape[0]}) "
+                "of its embedding table (input_layer raises InvalidArgumentError here)."
+            )
+
+
+def _to_float32(x):
+    """TF's Cast to float32 in a session: overflow to inf, flush-to-zero."""
+    if x.dtype == np.float32:
+        return np.ascontiguousarray(x)  # no Cast op: subnormals pass through
+    with np.errstate(over="ignore"):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.dtype.kind == "f":
+        x = _flush_subnormals(x)
+    return x
+
+
+def _flush_subnormals(x):
+    tiny = np.finfo(x.dtype).tiny
+    small = np.abs(x) < tiny
+    if small.any():
+        x = np.where(small, x * 0, x)
+    return x
+
+
+def _cross_values(cv):
+    """uint64 values a raw crossed key contributes: fingerprints or int64 bits."""
+    if cv.kind == "str":
+        out = np.empty(cv.starts.shape[0], np.uint64)
+        _kernels.fingerprint_strs(cv.buf, cv.starts, cv.ends, out)
+        return out
+    if cv.kind == "float":
+        with np.errstate(invalid="ignore"):
+            return np.trunc(cv.values).astype(np.int64).view(np.uint64)
+    return cv.values.view(np.uint64)

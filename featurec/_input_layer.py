@@ -1,0 +1,313 @@
+"""`featurec.input_layer`: the drop-in for `tf.compat.v1.feature_column.input_layer`.
+
+Inside a `model_fn` (a TF1 graph) the dense, parameter-free part of the
+output (numeric, bucketized, indicator columns) and the ids (and weights) of
+every embedding column are computed by featurec's numba kernels through one
+`tf.numpy_function`. The embedding combine then runs in TF
+(`safe_embedding_lookup_sparse`, exactly the op input_layer runs) on graph
+variables named and initialised as input_layer names and initialises them,
+so gradients reach the tables and checkpoints are interchangeable with the
+original's.
+
+Graphs that get exported must not contain `numpy_function`: inside
+`featurec.tf_ops_only()` (or with `use_tf_ops=True`, or when the graph holds
+the `TF_OPS_ONLY_COLLECTION` collection) the same plan is lowered to plain TF
+ops instead (`featurec._lower_tf`).
+"""
+
+import contextlib
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+from featurec import _execute, _lower_tf, _plan, _spec
+
+TF_OPS_ONLY_COLLECTION = "featurec_tf_ops_only"
+_STATE = threading.local()
+
+
+@contextlib.contextmanager
+def tf_ops_only():
+    """Within this context `featurec.input_layer` builds plain TF ops only.
+
+    Use it around the `model_fn` call that builds a graph for export (a
+    SavedModel cannot contain `tf.numpy_function`).
+    """
+    depth = getattr(_STATE, "depth", 0)
+    _STATE.depth = depth + 1
+    try:
+        yield
+    finally:
+        _STATE.depth = depth
+
+
+def _use_tf_ops(flag):
+    if flag is not None:
+        return bool(flag)
+    if getattr(_STATE, "depth", 0):
+        return True
+    return bool(tf.compat.v1.get_collection(TF_OPS_ONLY_COLLECTION))
+
+
+def input_layer(
+    features,
+    feature_columns,
+    weight_collections=None,
+    trainable=True,
+    cols_to_vars=None,
+    cols_to_output_tensors=None,
+    use_tf_ops=None,
+):
+    """Returns what `tf.compat.v1.feature_column.input_layer` returns, faster.
+
+    Args:
+        features: dict feature key -> `Tensor` / `SparseTensor` /
+            `RaggedTensor`, as input_layer takes.
+        feature_columns: the dense columns input_layer takes.
+        weight_collections: extra collections for the embedding variables.
+        trainable: whether embedding variables are trainable.
+        cols_to_vars: if a dict, filled with column -> list of its variables.
+        cols_to_output_tensors: if a dict, filled with column -> its
+            `[batch, width]` output tensor.
+        use_tf_ops: True: plain TF ops (for export); False: numba kernels
+            through `tf.numpy_function`; None: TF ops inside
+            `featurec.tf_ops_only()`, kernels otherwise.
+
+    Returns:
+        float32 `Tensor` `[batch, width]`, columns ordered by name.
+
+    Raises:
+        ValueError / TypeError: the columns input_layer rejects, with its
+            message; a missing feature (at graph build).
+    """
+    columns = _as_list(feature_columns)
+    plan = _plan.build(_spec.read_columns(columns))
+    by_name = {c.name: c for c in columns}
+    collections = list(weight_collections or [])
+    for key in (tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, tf.compat.v1.GraphKeys.MODEL_VARIABLES):
+        if key not in collections:
+            collections.append(key)
+    with tf.compat.v1.variable_scope(None, default_name="input_layer", values=list(features.values())):
+        tables = {}
+        for spec, _ in plan.outputs:
+            column = by_name[spec.name]
+            with tf.compat.v1.variable_scope(None, default_name=_var_scope_name(spec)) as scope:
+                if isinstance(spec, _spec.EmbeddingSpec):
+                    tables[spec.name] = _embedding_variable(column, spec, collections, trainable)
+                if cols_to_vars is not None:
+                    cols_to_vars[column] = tf.compat.v1.get_collection(
+                        tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, scope=scope.name
+                    )
+        if _use_tf_ops(use_tf_ops):
+            pieces = _lowered_pieces(plan, features, tables)
+        else:
+            pieces = _kernel_pieces(plan, features, tables, by_name)
+        if cols_to_output_tensors is not None:
+            for (spec, _), piece in zip(plan.outputs, pieces):
+                cols_to_output_tensors[by_name[spec.name]] = piece
+        out = tf.concat(pieces, axis=1)
+        out.set_shape([None, plan.output_width])
+        return out
+
+
+def _as_list(feature_columns):
+    if feature_columns is None:
+        raise ValueError("feature_columns must not be None.")
+    if isinstance(feature_columns, (list, tuple)):
+        return list(feature_columns)
+    if hasattr(feature_columns, "name") and hasattr(feature_columns, "_parse_example_spec"):
+        return [feature_columns]  # a single column, as TF's _normalize_feature_columns allows
+    return list(feature_columns)
+
+
+def _var_scope_name(spec):
+    # input_layer opens one scope per column: its name, or for v1 shared
+    # embeddings the shared collection name (where the shared table lives).
+    return spec.table_name if isinstance(spec, _spec.EmbeddingSpec) else spec.name
+
+
+def _embedding_variable(column, spec, collections, trainable):
+    """The table input_layer would create (or reuse, for shared embeddings)."""
+    shape = (spec.cat.num_buckets, spec.dim)
+    trainable = bool(getattr(column, "trainable", True)) and trainable
+    shared = type(column).__name__ == "_SharedEmbeddingColumn"
+    var = None
+    if shared:
+        existing = tf.compat.v1.get_collection(spec.table_name)
+        if len(existing) > 1:
+            raise ValueError(f"Collection {spec.table_name} can only contain one variable.")
+        if existing:
+            var = existing[0]
+            if var.get_shape() != shape:
+                raise ValueError(
+                    f"Shared embedding collection {spec.table_name} contains variable "
+                    f"{var.name} of unexpected shape {var.get_shape()}. Expected shape is {shape}."
+                )
+    if var is None:
+        var = tf.compat.v1.get_variable(
+            "embedding_weights",
+            shape=shape,
+            dtype=tf.float32,
+            initializer=column.initializer,
+            trainable=trainable,
+            collections=collections,
+        )
+        if shared:
+            tf.compat.v1.add_to_collection(spec.table_name, var)
+    if getattr(column, "ckpt_to_load_from", None) is not None:
+        tf.compat.v1.train.init_from_checkpoint(
+            column.ckpt_to_load_from, {column.tensor_name_in_ckpt: var}
+        )
+    return var
+
+
+# ---------------------------------------------------------------------------
+# The two ways of computing the output.
+# ---------------------------------------------------------------------------
+
+
+def _lowered_pieces(plan, features, tables):
+    by_table = {spec.table_name: tables[spec.name] for spec, _ in plan.embeddings}
+    lowering = _lower_tf.Lowering(features, by_table)
+    return [lowering.dense(spec) for spec, _ in plan.outputs]
+
+
+def _kernel_pieces(plan, features, tables, by_name):
+    keys = list(dict.fromkeys(k for spec, _ in plan.outputs for k in _feature_keys(spec)))
+    flat, rebuild = _flatten_features(features, keys, plan)
+    runner = KernelRunner(plan)
+    tout = [tf.float32] + runner.id_dtypes
+    results = tf.numpy_function(
+        lambda *arrays: runner(rebuild(arrays)), flat, tout, name="featurec_kernels"
+    )
+    dense = results[0]
+    dense.set_shape([None, plan.output_width])
+    ragged = iter(results[1:])
+    pieces = []
+    for spec, col0 in plan.outputs:
+        if not isinstance(spec, _spec.EmbeddingSpec):
+            pieces.append(dense[:, col0 : col0 + spec.width])
+            continue
+        splits, ids = next(ragged), next(ragged)
+        sp_ids = _sparse(ids, splits)
+        sp_weights = _sparse(next(ragged), splits) if _weighted(spec) else None
+        column = by_name[spec.name]
+        lookup = tf.nn.safe_embedding_lookup_sparse
+        if not getattr(column, "use_safe_embedding_lookup", True):
+            lookup = tf.nn.embedding_lookup_sparse
+        pieces.append(
+            lookup(
+                tables[spec.name],
+                sp_ids,
+                sp_weights,
+                combiner=spec.combiner,
+                max_norm=spec.max_norm,
+                name=f"{spec.name}_weights",
+            )
+        )
+    return pieces
+
+
+def _sparse(values, splits):
+    values.set_shape([None])
+    splits.set_shape([None])
+    return tf.RaggedTensor.from_row_splits(values, splits, validate=False).to_sparse()
+
+
+def _weighted(spec):
+    return isinstance(spec.cat, _spec.WeightedSpec)
+
+
+class KernelRunner:
+    """Runs a plan's non-embedding outputs and embedding ids on numpy inputs.
+
+    `runner(features)` returns `[dense, (row_splits, ids[, weights]) per
+    embedding column]`: `dense` is float32 `[batch, output_width]` with the
+    embedding columns' slots left zero (they are filled in TF, from the ids).
+
+    Args:
+        plan: a `featurec._plan.Plan`.
+    """
+
+    def __init__(self, plan):
+        import dataclasses
+
+        self._plan = dataclasses.replace(plan, embeddings=[])
+        self._embeddings = [spec for spec, _ in plan.embeddings]
+        self._required = list(
+            dict.fromkeys((k, spec.name) for spec, _ in plan.outputs for k in _feature_keys(spec))
+        )
+        self.id_dtypes = []
+        for spec in self._embeddings:
+            self.id_dtypes += [tf.int64, tf.int64] + ([tf.float32] if _weighted(spec) else [])
+
+    def __call__(self, features):
+        batch = _execute.Batch(features, self._plan, {})
+        for key, name in self._required:
+            batch.raw(key, name)
+        out = np.zeros((batch.n, self._plan.output_width), np.float32)
+        batch.write(out)
+        results = [out]
+        for spec in self._embeddings:
+            splits, ids, weights = batch.ids(spec.cat)
+            results += [splits.astype(np.int64), ids.astype(np.int64)]
+            if _weighted(spec):
+                results.append(weights.astype(np.float32))
+        return results
+
+
+def _feature_keys(spec):
+    """Every raw feature key a spec reads."""
+    if isinstance(spec, _spec.NumericSpec):
+        yield spec.key
+    elif isinstance(spec, _spec.BucketizedSpec):
+        yield spec.source.key
+    elif isinstance(spec, (_spec.IndicatorSpec, _spec.EmbeddingSpec)):
+        yield from _feature_keys(spec.cat)
+    elif isinstance(spec, _spec.WeightedSpec):
+        yield from _feature_keys(spec.cat)
+        yield spec.weight_key
+    elif isinstance(spec, _spec.CrossedSpec):
+        for key in spec.keys:
+            yield from ([key] if isinstance(key, str) else _feature_keys(key))
+    else:
+        yield spec.key
+
+
+def _flatten_features(features, keys, plan):
+    """Feature tensors as a flat list for `numpy_function`, and the inverse.
+
+    SparseTensors travel as (indices, values, dense_shape), RaggedTensors as
+    SparseTensors (input_layer treats both alike).
+    """
+    flat, layout = [], []
+    for key in keys:
+        if key not in features:
+            column = next(s.name for s, _ in plan.outputs if key in _feature_keys(s))
+            raise ValueError(
+                f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
+            )
+        value = features[key]
+        if isinstance(value, tf.RaggedTensor):
+            value = value.to_sparse()
+        if isinstance(value, (tf.SparseTensor, tf.compat.v1.SparseTensorValue)):
+            value = tf.SparseTensor.from_value(value)
+            layout.append((key, True))
+            flat += [value.indices, value.values, value.dense_shape]
+        else:
+            layout.append((key, False))
+            flat.append(tf.convert_to_tensor(value))
+
+    def rebuild(arrays):
+        out, i = {}, 0
+        for key, sparse in layout:
+            if sparse:
+                out[key] = tf.compat.v1.SparseTensorValue(*arrays[i : i + 3])
+                i += 3
+            else:
+                out[key] = arrays[i]
+                i += 1
+        return out
+
+    return flat, rebuild

@@ -1,0 +1,316 @@
+"""Lower a compiled plan to plain TensorFlow ops, for graphs that get exported.
+
+A SavedModel must not contain `tf.numpy_function` (servers cannot run
+Python), so the same plan the numba kernels execute is also expressed with
+TF's own ops: `to_hash_bucket_fast` for hash buckets and vocabulary OOV
+buckets, `StaticHashTable` for vocabularies, `Bucketize`, `SparseCross` (via
+`tf.sparse.cross_hashed`) for crosses, `scatter_nd` for indicator sums and
+`safe_embedding_lookup_sparse` for embeddings. These are the ops
+`input_layer` itself runs, so the lowered graph computes what `input_layer`
+computes; `tests/test_featurec_lowering.py` checks it against the kernels.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from featurec import _spec
+
+_DENSE_IGNORE = {"string": b"", "int": -1, "float": 0.0}
+
+
+def lower(plan, features, embedding_tables=None):
+    """Builds the TF ops computing `plan`'s output from raw feature tensors.
+
+    Args:
+        plan: a `featurec._plan.Plan`.
+        features: dict feature key -> `tf.Tensor`, `tf.SparseTensor`,
+            `tf.RaggedTensor` (ragged rank 1) or anything
+            `tf.convert_to_tensor` accepts.
+        embedding_tables: dict table name (see `Plan.tables`) -> float32
+            tensor or variable `[num_buckets, dimension]`; needed when the
+            plan has embedding columns.
+
+    Returns:
+        float32 `tf.Tensor` `[batch, plan.output_width]`.
+
+    Raises:
+        ValueError: a missing feature or embedding table, or a feature whose
+            dtype or kind the column cannot take (naming both).
+    """
+    lowering = Lowering(features, embedding_tables or {})
+    pieces = [lowering.dense(spec) for spec, _ in plan.outputs]
+    return tf.concat(pieces, axis=1)
+
+
+def lower_transform(transform, features, embedding_tables=None):
+    """`lower` for a compiled `Transform` (the body of `Transform.to_tf`).
+
+    Args:
+        transform: a `featurec.Transform`.
+        features: dict feature key -> tensor-like (see `lower`).
+        embedding_tables: dict table name -> tensor or variable; tables not
+            given default to the arrays set on the transform, as constants.
+
+    Returns:
+        float32 `tf.Tensor` `[batch, transform.output_width]`.
+    """
+    tables = {name: tf.constant(arr) for name, arr in transform._tables.items()}
+    for name, table in (embedding_tables or {}).items():
+        tables[transform._table_key(name)] = table
+    return lower(transform._plan, features, tables)
+
+
+class Lowering:
+    """Per-graph builder with `_LazyBuilder`'s caching: each raw feature and
+    each categorical spec is converted once, however many outputs read it.
+
+    Args:
+        features: dict feature key -> tensor-like (see `lower`).
+        embedding_tables: dict table name -> tensor or variable.
+    """
+
+    def __init__(self, features, embedding_tables):
+        self._features = features
+        self._tables = embedding_tables
+        self._raw = {}
+        self._cache = {}
+
+    # -- raw features --------------------------------------------------------
+
+    def raw(self, key, column):
+        """Feature `key` as a rank >= 2 dense tensor or a rank-2 SparseTensor."""
+        if key not in self._raw:
+            if key not in self._features:
+                raise ValueError(
+                    f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
+                )
+            self._raw[key] = _as_tensor(self._features[key], key, column)
+        return self._raw[key]
+
+    def _cached(self, spec, build):
+        k = spec if isinstance(spec, _spec.NumericSpec) else id(spec)
+        if k not in self._cache:
+            self._cache[k] = build(spec)
+        return self._cache[k]
+
+    # -- dense outputs -------------------------------------------------------
+
+    def dense(self, spec):
+        """float32 `[batch, spec.width]` output of one dense spec."""
+        if isinstance(spec, _spec.NumericSpec):
+            return self.numeric(spec)
+        if isinstance(spec, _spec.BucketizedSpec):
+            buckets = self._bucketize(spec)
+            one_hot = tf.one_hot(buckets, len(spec.boundaries) + 1, dtype=tf.float32)
+            return tf.reshape(one_hot, [-1, spec.width])
+        if isinstance(spec, _spec.IndicatorSpec):
+            return self._indicator(spec)
+        if isinstance(spec, _spec.EmbeddingSpec):
+            return self._embedding(spec)
+        raise TypeError(f"Cannot lower {type(spec).__name__} {spec.name!r}.")
+
+    def numeric(self, spec):
+        """Numeric values after `normalizer_fn` (on the raw dtype, as TF does)."""
+        return self._cached(spec, self._numeric)
+
+    def _numeric(self, spec):
+        x = self.raw(spec.key, spec.name)
+        if isinstance(x, tf.SparseTensor):
+            raise ValueError(
+                f"Feature {spec.key!r} (column {spec.name!r}): The corresponding Tensor of "
+                "numerical column must be a Tensor. SparseTensor is not supported."
+            )
+        if spec.normalizer is not None:
+            x = spec.normalizer(x)
+        return tf.reshape(tf.cast(x, tf.float32), [-1, spec.width])
+
+    def _bucketize(self, spec):
+        return self._cached(spec, self._bucketize_uncached)
+
+    def _bucketize_uncached(self, spec):
+        # The attr is list(float), i.e. float32, exactly like the kernels' bounds.
+        bounds = [float(b) for b in np.asarray(spec.boundaries, np.float32)]
+        return tf.raw_ops.Bucketize(input=self.numeric(spec.source), boundaries=bounds)
+
+    def _indicator(self, spec):
+        ids, weights = self.ids(spec.cat)
+        n = spec.width
+        values = tf.ones_like(ids.values, tf.float32) if weights is None else weights.values
+        # Ids outside [0, num_buckets) contribute nothing (one_hot / sparse_slice
+        # in TF); duplicates add up in order (scatter_nd, as TF's weighted path).
+        keep = tf.logical_and(ids.values >= 0, ids.values < n)
+        coords = tf.stack([ids.indices[:, 0], ids.values], axis=1)
+        shape = tf.stack([ids.dense_shape[0], tf.constant(n, tf.int64)])
+        return tf.scatter_nd(
+            tf.boolean_mask(coords, keep), tf.boolean_mask(values, keep), shape
+        )
+
+    def _embedding(self, spec):
+        table = self._tables.get(spec.table_name)
+        if table is None:
+            raise ValueError(
+                f"No embedding table for column {spec.name!r}: pass a "
+                f"[{spec.cat.num_buckets}, {spec.dim}] table under {spec.table_name!r}."
+            )
+        ids, weights = self.ids(spec.cat)
+        return tf.nn.safe_embedding_lookup_sparse(
+            table, ids, weights, combiner=spec.combiner, max_norm=spec.max_norm
+        )
+
+    # -- categorical ids -----------------------------------------------------
+
+    def ids(self, spec):
+        """(int64 SparseTensor ids, float32 SparseTensor weights or None)."""
+        return self._cached(spec, self._ids)
+
+    def _ids(self, spec):
+        if isinstance(spec, _spec.BucketizedSpec):
+            buckets = tf.cast(self._bucketize(spec), tf.int64)
+            offsets = tf.range(spec.dim, dtype=tf.int64) * (len(spec.boundaries) + 1)
+            return _dense_to_sparse_all(buckets + offsets), None
+        if isinstance(spec, _spec.WeightedSpec):
+            return self._weighted(spec)
+        if isinstance(spec, _spec.CrossedSpec):
+            return self._crossed(spec), None
+        x = _drop_ignore_values(self.raw(spec.key, spec.name))
+        values = x.values
+        if isinstance(spec, _spec.IdentitySpec):
+            if not values.dtype.is_integer:
+                raise ValueError(
+                    f"Invalid input, not integer. key: {spec.key} column: {spec.name!r} "
+                    f"(got {values.dtype.name})."
+                )
+            values = tf.cast(values, tf.int64)
+            if spec.default_value is not None:
+                bad = tf.logical_or(values < 0, values >= spec.num_buckets)
+                values = tf.where(bad, tf.constant(spec.default_value, tf.int64), values)
+            return _with_values(x, values), None
+        _check_kind(spec, values)
+        if isinstance(spec, _spec.HashSpec):
+            return _with_values(x, _hash_bucket(values, spec.num_buckets)), None
+        return _with_values(x, self._vocab_lookup(spec, values)), None
+
+    def _vocab_lookup(self, spec, values):
+        if spec.is_string:
+            keys = tf.constant(list(spec.vocab), tf.string)
+        else:
+            keys = tf.constant(list(spec.vocab), tf.int64)
+            values = tf.cast(values, tf.int64)
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                keys, tf.range(len(spec.vocab), dtype=tf.int64)
+            ),
+            default_value=-1 if spec.num_oov_buckets else spec.default_value,
+        )
+        ids = table.lookup(values)
+        if spec.num_oov_buckets:
+            oov = len(spec.vocab) + _hash_bucket(values, spec.num_oov_buckets)
+            ids = tf.where(ids < 0, oov, ids)
+        return ids
+
+    def _weighted(self, spec):
+        ids, _ = self.ids(spec.cat)
+        w = self.raw(spec.weight_key, spec.name)
+        if w.dtype.as_numpy_dtype != spec.weight_dtype:
+            raise ValueError(
+                f"Feature {spec.weight_key!r} (column {spec.name!r}): Bad dtype of weight "
+                f"feature: expected {spec.weight_dtype}, got {w.dtype.name}."
+            )
+        w = _drop_ignore_values(w)
+        # TF pairs the k-th id with the k-th weight across the whole batch.
+        check = tf.debugging.assert_equal(
+            tf.size(ids.values),
+            tf.size(w.values),
+            message=f"Column {spec.name}: Number of elements in indices and values do not match",
+        )
+        with tf.control_dependencies([check]):
+            values = tf.cast(w.values, tf.float32)
+        return ids, tf.SparseTensor(ids.indices, values, ids.dense_shape)
+
+    def _crossed(self, spec):
+        inputs = []
+        for key in spec.keys:
+            if isinstance(key, str):
+                inputs.append(self.raw(key, spec.name))
+            else:
+                inputs.append(self.ids(key)[0])
+        return tf.sparse.cross_hashed(
+            inputs, num_buckets=spec.num_buckets, hash_key=spec.hash_key or None
+        )
+
+
+# ---------------------------------------------------------------------------
+# Helpers.
+# ---------------------------------------------------------------------------
+
+
+def _as_tensor(value, key, column):
+    """Raw value -> dense tensor (rank-1 expanded) or rank-2 SparseTensor."""
+    if isinstance(value, tf.RaggedTensor):
+        value = value.to_sparse()
+    elif isinstance(value, tf.compat.v1.SparseTensorValue):
+        value = tf.SparseTensor.from_value(value)
+    if isinstance(value, tf.SparseTensor):
+        if value.shape.rank == 1:
+            return tf.sparse.reshape(value, tf.stack([value.dense_shape[0], 1]))
+        return value
+    try:
+        tensor = tf.convert_to_tensor(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"Feature {key!r} (column {column!r}): cannot convert to a tensor ({e}).") from None
+    rank = tensor.shape.rank
+    if rank == 0:
+        raise ValueError(f"Feature (key: {key}) cannot have rank 0. (column {column!r})")
+    if rank == 1:
+        return tf.expand_dims(tensor, -1)
+    if rank is None:
+        return tf.cond(
+            tf.equal(tf.rank(tensor), 1),
+            lambda: tf.expand_dims(tensor, -1),
+            lambda: tensor,
+        )
+    return tensor
+
+
+def _kind(dtype):
+    if dtype == tf.string:
+        return "string"
+    return "int" if dtype.is_integer else "float"
+
+
+def _drop_ignore_values(x):
+    """Dense -> SparseTensor without TF's ignore values; sparse unchanged."""
+    if isinstance(x, tf.SparseTensor):
+        return x
+    ignore = tf.constant(_DENSE_IGNORE[_kind(x.dtype)], x.dtype)
+    indices = tf.where(tf.not_equal(x, ignore))
+    return tf.SparseTensor(
+        indices, tf.gather_nd(x, indices), tf.shape(x, out_type=tf.int64)
+    )
+
+
+def _dense_to_sparse_all(x):
+    """Every element of a dense 2-D tensor as a SparseTensor, row-major."""
+    indices = tf.where(tf.ones_like(x, tf.bool))
+    return tf.SparseTensor(indices, tf.reshape(x, [-1]), tf.shape(x, out_type=tf.int64))
+
+
+def _with_values(sparse, values):
+    return tf.SparseTensor(sparse.indices, values, sparse.dense_shape)
+
+
+def _hash_bucket(values, num_buckets):
+    """Fingerprint64 % num_buckets; integers hash as their decimal string."""
+    if values.dtype != tf.string:
+        values = tf.strings.as_string(values)
+    return tf.strings.to_hash_bucket_fast(values, num_buckets)
+
+
+def _check_kind(spec, values):
+    is_string = values.dtype == tf.string
+    if is_string != spec.is_string or not (is_string or values.dtype.is_integer):
+        raise ValueError(
+            "Column dtype and SparseTensors dtype must be compatible. "
+            f"key: {spec.key}, column: {spec.name!r}, column dtype: "
+            f"{'string' if spec.is_string else 'int64'}, input values: {values.dtype.name}."
+        )

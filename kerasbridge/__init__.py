@@ -1,0 +1,47 @@
+"""kerasbridge: the `tf.estimator` workflow on TensorFlow 2.21 + Keras 3.
+
+The public API mirrors `tf.estimator`: `Estimator`, `EstimatorSpec`, `ModeKeys`,
+`RunConfig`, the standard hooks, `train_and_evaluate`, exporters, `kb.export`
+and `kb.experimental`; plus `model_to_estimator` for Keras 3 models and
+`install()`, which makes `tf.estimator` resolve to this package.
+"""
+
+from kerasbridge import experimental
+from kerasbridge import export
+from kerasbridge.estimator import Estimator
+from kerasbridge.estimator_spec import EstimatorSpec
+from kerasbridge.exporter import Exporter
+from kerasbridge.exporters import BestExporter
+from kerasbridge.exporters import FinalExporter
+from kerasbridge.exporters import LatestExporter
+from kerasbridge.hooks import CheckpointSaverHook
+from kerasbridge.hooks import CheckpointSaverListener
+from kerasbridge.hooks import FeedFnHook
+from kerasbridge.hooks import FinalOpsHook
+from kerasbridge.hooks import GlobalStepWaiterHook
+from kerasbridge.hooks import LoggingTensorHook
+from kerasbridge.hooks import NanLossDuringTrainingError
+from kerasbridge.hooks import NanTensorHook
+from kerasbridge.hooks import ProfilerHook
+from kerasbridge.hooks import SecondOrStepTimer
+from kerasbridge.hooks import SessionRunArgs
+from kerasbridge.hooks import SessionRunContext
+from kerasbridge.hooks import SessionRunHook
+from kerasbridge.hooks import SessionRunValues
+from kerasbridge.hooks import StepCounterHook
+from kerasbridge.hooks import StopAtStepHook
+from kerasbridge.hooks import SummarySaverHook
+from kerasbridge.install import install
+from kerasbridge.keras import estimator_weights_to_keras
+from kerasbridge.keras import model_to_estimator
+from kerasbridge.mode_keys import ModeKeys
+from kerasbridge.predictor import Predictor
+from kerasbridge.predictor import make_predictor
+from kerasbridge.run_config import RunConfig
+from kerasbridge.training import EvalSpec
+from kerasbridge.training import TrainSpec
+from kerasbridge.training import train_and_evaluate
+from kerasbridge.warm_starting import VocabInfo
+from kerasbridge.warm_starting import WarmStartSettings
+
+__version__ = "0.1.0.dev0"

@@ -1,0 +1,180 @@
+"""Finding, checking and reading name-based checkpoints in a model_dir."""
+
+import os
+
+import tensorflow as tf
+
+
+def latest_checkpoint(model_dir):
+    """Returns the newest checkpoint prefix in `model_dir`, or None."""
+    return tf.train.latest_checkpoint(model_dir)
+
+
+def require_checkpoint(model_dir):
+    """Returns the latest checkpoint or raises as the original did.
+
+    Raises:
+        ValueError: `model_dir` holds no checkpoint.
+    """
+    path = latest_checkpoint(model_dir)
+    if not path:
+        raise ValueError(
+            f"Could not find trained model in model_dir: {model_dir}."
+        )
+    return path
+
+
+def resolve_checkpoint(checkpoint_path, model_dir, purpose):
+    """The checkpoint an evaluate/predict call restores from, or None.
+
+    With no checkpoint anywhere, the original logs and runs on freshly
+    initialised variables; so do we.
+
+    Args:
+        checkpoint_path: The user's `checkpoint_path` argument, or None.
+        model_dir: The Estimator's model_dir.
+        purpose: "evaluate" or "predict", for the log line.
+
+    Returns:
+        A checkpoint prefix or None.
+
+    Raises:
+        ValueError: `checkpoint_path` names no checkpoint.
+    """
+    if checkpoint_path:
+        if os.path.isdir(checkpoint_path):
+            resolved = tf.train.latest_checkpoint(checkpoint_path)
+            if not resolved:
+                raise ValueError(
+                    f"checkpoint_path {checkpoint_path!r} is a directory "
+                    "without checkpoints."
+                )
+            return resolved
+        if not _is_checkpoint_prefix(checkpoint_path):
+            raise ValueError(
+                f"checkpoint_path {checkpoint_path!r} does not name a checkpoint."
+            )
+        return checkpoint_path
+    path = latest_checkpoint(model_dir)
+    if not path:
+        # The original logged this at INFO; a warning is easier to notice.
+        tf.compat.v1.logging.warning(
+            "Could not find trained model in model_dir: %s, running "
+            "initialization to %s.",
+            model_dir,
+            purpose,
+        )
+    return path
+
+
+def _is_checkpoint_prefix(path):
+    # V2 checkpoints are `<prefix>.index` + data files; V1 is a single file.
+    return tf.io.gfile.exists(path + ".index") or (
+        tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path)
+    )
+
+
+def global_step_in(model_dir):
+    """The global step stored in the latest checkpoint, 0 without one."""
+    path = latest_checkpoint(model_dir)
+    if not path:
+        return 0
+    try:
+        return int(tf.train.load_variable(path, "global_step"))
+    except (tf.errors.NotFoundError, ValueError):
+        return 0
+
+
+def default_saver(config):
+    """The Saver the original Estimator added when the model_fn made none."""
+    return tf.compat.v1.train.Saver(
+        sharded=True,
+        max_to_keep=config.keep_checkpoint_max,
+        keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours,
+        defer_build=True,
+        save_relative_paths=True,
+    )
+
+
+def ensure_saver(scaffold, config):
+    """Registers the default Saver unless the graph or scaffold has one."""
+    if scaffold.saver is None and not tf.compat.v1.get_collection(
+        tf.compat.v1.GraphKeys.SAVERS
+    ):
+        tf.compat.v1.add_to_collection(
+            tf.compat.v1.GraphKeys.SAVERS, default_saver(config)
+        )
+
+
+def check_restorable(checkpoint_path, scaffold):
+    """Fails before any session work when `checkpoint_path` cannot restore.
+
+    Compares the graph's saveable variables (names and shapes) with the
+    checkpoint, so a mismatched model_dir gets one clear error instead of a
+    restore failure half-way through session creation. Graphs with a custom
+    Saver are left to that Saver.
+
+    Args:
+        checkpoint_path: The checkpoint prefix that will be restored.
+        scaffold: The spec's `Scaffold`.
+
+    Raises:
+        ValueError: Variables are missing from the checkpoint or have other
+            shapes there.
+    """
+    if scaffold.saver is not None:
+        return
+    savers = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SAVERS)
+    if savers and any(s._var_list is not None for s in savers):
+        return
+    stored = tf.train.load_checkpoint(
+        checkpoint_path
+    ).get_variable_to_shape_map()
+    missing, mismatched = [], []
+    for name, shape in _graph_saveables():
+        if name not in stored:
+            missing.append(name)
+        elif shape is not None and list(stored[name]) != shape:
+            mismatched.append(
+                f"{name}: graph {shape} vs checkpoint {stored[name]}"
+            )
+    if missing or mismatched:
+        lines = [
+            f"The checkpoint {checkpoint_path} does not match the model_fn's variables."
+        ]
+        if missing:
+            lines.append(f"Missing from the checkpoint: {sorted(missing)}.")
+        if mismatched:
+            lines.append(
+                "Different shapes: " + "; ".join(sorted(mismatched)) + "."
+            )
+        lines.append(
+            "Use a model_dir written by this model_fn, or warm_start_from to "
+            "initialise from another model's checkpoint."
+        )
+        raise ValueError(" ".join(lines))
+
+
+def _graph_saveables():
+    """(checkpoint name, full shape) for each global variable of the graph."""
+    seen = set()
+    variables = tf.compat.v1.global_variables() + tf.compat.v1.get_collection(
+        tf.compat.v1.GraphKeys.SAVEABLE_OBJECTS
+    )
+    for variable in variables:
+        slice_info = getattr(variable, "_save_slice_info", None)
+        if slice_info is not None:
+            name, shape = slice_info.full_name, list(slice_info.full_shape)
+        elif isinstance(variable, tf.Variable):
+            name = variable.op.name
+            shape = (
+                variable.shape.as_list()
+                if variable.shape.is_fully_defined()
+                else None
+            )
+        else:
+            # Custom saveables carry their own key scheme; skip them.
+            continue
+        if name not in seen:
+            seen.add(name)
+            yield name, shape

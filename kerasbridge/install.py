@@ -1,0 +1,126 @@
+"""`install()`: let unchanged legacy scripts say `tf.estimator.*`.
+
+TensorFlow >= 2.16 has no `tf.estimator`. After `kerasbridge.install()`,
+`tf.estimator` (and `tf.compat.v1.estimator`, and `import
+tensorflow.estimator`) is a module whose names resolve to kerasbridge:
+`tf.estimator.Estimator`, `.ModeKeys`, `.EstimatorSpec`, `.RunConfig`,
+`.TrainSpec`, `.EvalSpec`, `.train_and_evaluate`, `.WarmStartSettings`, the
+hook classes, `.experimental.stop_if_*_hook`, `.export.*`, and whatever else
+the `kerasbridge` package exports (canned estimators, exporters, ...).
+Names resolve lazily, so installing costs nothing until they are used.
+"""
+
+import importlib
+import sys
+import types
+
+import tensorflow as tf
+
+_MODULE_NAME = "tensorflow.estimator"
+
+# tf.estimator name -> (kerasbridge module, attribute). Names not listed here
+# are looked up on the `kerasbridge` package itself.
+_NAMES = {
+    "Estimator": ("kerasbridge.estimator", "Estimator"),
+    "EstimatorSpec": ("kerasbridge.estimator_spec", "EstimatorSpec"),
+    "ModeKeys": ("kerasbridge.mode_keys", "ModeKeys"),
+    "RunConfig": ("kerasbridge.run_config", "RunConfig"),
+    "WarmStartSettings": ("kerasbridge.warm_starting", "WarmStartSettings"),
+    "TrainSpec": ("kerasbridge.training", "TrainSpec"),
+    "EvalSpec": ("kerasbridge.training", "EvalSpec"),
+    "train_and_evaluate": ("kerasbridge.training", "train_and_evaluate"),
+    "Exporter": ("kerasbridge.exporter", "Exporter"),
+    "LatestExporter": ("kerasbridge.exporters", "LatestExporter"),
+    "BestExporter": ("kerasbridge.exporters", "BestExporter"),
+    "FinalExporter": ("kerasbridge.exporters", "FinalExporter"),
+}
+_HOOK_NAMES = (
+    "SessionRunHook",
+    "SessionRunArgs",
+    "SessionRunContext",
+    "SessionRunValues",
+    "CheckpointSaverHook",
+    "CheckpointSaverListener",
+    "FeedFnHook",
+    "FinalOpsHook",
+    "GlobalStepWaiterHook",
+    "LoggingTensorHook",
+    "NanLossDuringTrainingError",
+    "NanTensorHook",
+    "ProfilerHook",
+    "SecondOrStepTimer",
+    "StepCounterHook",
+    "StopAtStepHook",
+    "SummarySaverHook",
+)
+_NAMES.update({name: ("kerasbridge.hooks", name) for name in _HOOK_NAMES})
+_EXPERIMENTAL_NAMES = {
+    name: ("kerasbridge.early_stopping", name)
+    for name in (
+        "make_early_stopping_hook",
+        "stop_if_higher_hook",
+        "stop_if_lower_hook",
+        "stop_if_no_increase_hook",
+        "stop_if_no_decrease_hook",
+    )
+}
+_SUBMODULES = {"export": "kerasbridge.export"}
+
+_installed = None
+
+
+def _lazy_module(name, names, fallback_module, submodules=()):
+    module = types.ModuleType(name)
+    module.__doc__ = f"kerasbridge's stand-in for `{name}`."
+    static = {"VocabInfo": tf.compat.v1.train.VocabInfo}
+
+    def __getattr__(attr):
+        if attr in static:
+            return static[attr]
+        if attr in submodules:
+            value = importlib.import_module(submodules[attr])
+        elif attr in names:
+            module_name, source = names[attr]
+            value = getattr(importlib.import_module(module_name), source)
+        elif fallback_module and not attr.startswith("_"):
+            try:
+                value = getattr(importlib.import_module(fallback_module), attr)
+            except (AttributeError, ImportError):
+                raise AttributeError(
+                    f"module {name!r} (kerasbridge) has no attribute {attr!r}"
+                ) from None
+        else:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}")
+        setattr(module, attr, value)
+        return value
+
+    def __dir__():
+        return sorted(
+            set(names) | set(submodules) | set(static) | set(vars(module))
+        )
+
+    module.__getattr__ = __getattr__
+    module.__dir__ = __dir__
+    return module
+
+
+def install():
+    """Makes `tf.estimator` resolve to kerasbridge. Idempotent.
+
+    Returns:
+        The module installed as `tf.estimator`.
+    """
+    global _installed
+    if _installed is None:
+        experimental = _lazy_module(
+            _MODULE_NAME + ".experimental", _EXPERIMENTAL_NAMES, None
+        )
+        _installed = _lazy_module(
+            _MODULE_NAME, _NAMES, "kerasbridge", _SUBMODULES
+        )
+        _installed.experimental = experimental
+    sys.modules[_MODULE_NAME] = _installed
+    sys.modules[_MODULE_NAME + ".experimental"] = _installed.experimental
+    tf.estimator = _installed
+    tf.compat.v1.estimator = _installed
+    return _installed
