@@ -60,7 +60,7 @@ from kerasbridge.mode_keys import ModeKeys  # noqa: E402
 
 v1 = tf.compat.v1
 BATCH = 1024
-HIDDEN = (256, 128)
+HIDDEN = (256, 128)  # default; --hidden changes it
 MODES = ("input_layer", "featurec", "tf.data", "floor")
 
 
@@ -178,12 +178,12 @@ class PipelineFeatures:
 # ---------------------------------------------------------------------------
 
 
-def make_model_fn(net_fn):
+def make_model_fn(net_fn, hidden):
     """The shared model_fn; `net_fn(features)` builds the input matrix."""
 
     def model_fn(features, labels, mode):
         net = net_fn(features)
-        for units in HIDDEN:
+        for units in hidden:
             net = keras.layers.Dense(units, activation="relu")(net)
         logits = tf.squeeze(keras.layers.Dense(1)(net), 1)
         if mode == ModeKeys.PREDICT:
@@ -198,7 +198,7 @@ def make_model_fn(net_fn):
 
 
 def build_modes(columns, data, labels):
-    """mode -> (model_fn, input_fn)."""
+    """mode -> (net_fn, input_fn), and the tf.data path's `PipelineFeatures`."""
     pipeline = PipelineFeatures(columns)
 
     def raw_input_fn():
@@ -215,13 +215,10 @@ def build_modes(columns, data, labels):
         return ds.repeat().prefetch(tf.data.AUTOTUNE)
 
     return {
-        "input_layer": (
-            make_model_fn(lambda f: v1.feature_column.input_layer(f, columns)),
-            raw_input_fn,
-        ),
-        "featurec": (make_model_fn(lambda f: featurec_input_layer(f, columns)), raw_input_fn),
-        "tf.data": (make_model_fn(pipeline.input_layer), pipeline_input_fn),
-        "floor": (make_model_fn(pipeline.input_layer), cached_input_fn),
+        "input_layer": (lambda f: v1.feature_column.input_layer(f, columns), raw_input_fn),
+        "featurec": (lambda f: featurec_input_layer(f, columns), raw_input_fn),
+        "tf.data": (pipeline.input_layer, pipeline_input_fn),
+        "floor": (pipeline.input_layer, cached_input_fn),
     }, pipeline
 
 
@@ -265,9 +262,12 @@ def check_same_inputs(columns, data, pipeline):
             got = sess.run(outs)
     expected = got["input_layer"]
     for mode in ("featurec", "tf.data"):
-        if got[mode].shape != expected.shape or not np.allclose(got[mode], expected, atol=1e-6):
+        same = got[mode].shape == expected.shape and np.allclose(got[mode], expected, atol=1e-6)
+        if not same:
             diff = np.abs(got[mode] - expected).max()
-            raise AssertionError(f"{mode}: input matrix differs from input_layer's (max {diff:.3g})")
+            raise AssertionError(
+                f"{mode}: input matrix differs from input_layer's (max {diff:.3g})"
+            )
 
 
 class _StepTimer(v1.train.SessionRunHook):
@@ -300,12 +300,38 @@ def train_once(model_fn, input_fn, steps):
     return steps * BATCH / total, timer.rows_per_second()
 
 
+def input_only_ms(net_fn, input_fn, steps):
+    """Median ms per batch of computing only the input matrix (no DNN).
+
+    A plain Session loop over the same input pipeline and input layer, so
+    the input layer's share of a training step can be read off.
+    """
+    with tf.Graph().as_default():
+        features, _ = v1.data.make_one_shot_iterator(input_fn()).get_next()
+        # Reduce in the graph: the step never copies the matrix out either.
+        fetch = tf.reduce_sum(net_fn(features))
+        with v1.Session() as sess:
+            sess.run([v1.global_variables_initializer(), v1.tables_initializer()])
+            for _ in range(5):
+                sess.run(fetch)
+            times = []
+            for _ in range(steps):
+                start = time.perf_counter()
+                sess.run(fetch)
+                times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--steps", type=int, default=None, help="steps per train() call")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--hidden", default=",".join(map(str, HIDDEN)), help="DNN layer sizes, e.g. 256,128"
+    )
     args = parser.parse_args(argv)
+    hidden = tuple(int(u) for u in args.hidden.split(","))
     steps = args.steps or (40 if args.quick else 200)
     repeats = args.repeats or (1 if args.quick else 3)
     tf.get_logger().setLevel("ERROR")
@@ -319,12 +345,13 @@ def main(argv=None):
     check_same_inputs(columns, data, pipeline)
     print("input matrices checked equal to input_layer's", flush=True)
 
-    for name, (model_fn, input_fn) in modes.items():
-        train_once(model_fn, input_fn, 8)  # warm-up: imports, numba, TF kernels
+    model_fns = {name: make_model_fn(net_fn, hidden) for name, (net_fn, _) in modes.items()}
+    for name, (_, input_fn) in modes.items():
+        train_once(model_fns[name], input_fn, 8)  # warm-up: imports, numba, TF kernels
     results = {name: [] for name in modes}
     for r in range(repeats):
-        for name, (model_fn, input_fn) in modes.items():
-            whole, steady = train_once(model_fn, input_fn, steps)
+        for name, (_, input_fn) in modes.items():
+            whole, steady = train_once(model_fns[name], input_fn, steps)
             results[name].append((whole, steady))
             print(
                 f"  run {r + 1} {name:>12}: whole call {whole:>9,.0f} rows/s, "
@@ -332,17 +359,32 @@ def main(argv=None):
                 flush=True,
             )
 
-    best = {name: (max(w for w, _ in runs), max(s for _, s in runs)) for name, runs in results.items()}
+    input_ms = {
+        name: input_only_ms(net_fn, input_fn, 10 if args.quick else 30)
+        for name, (net_fn, input_fn) in modes.items()
+        if name != "floor"
+    }
+    best = {
+        name: (max(w for w, _ in runs), max(s for _, s in runs))
+        for name, runs in results.items()
+    }
     base_whole, base_steady = best["input_layer"]
     print()
-    print(f"Estimator.train(), batch {BATCH}, {steps} steps a call, DNN {HIDDEN}, best of {repeats}:")
-    print(f"| mode | whole call rows/s | ratio | steady rows/s | ratio |")
-    print(f"|---|---:|---:|---:|---:|")
+    print(
+        f"Estimator.train(), batch {BATCH}, {steps} steps a call, DNN {hidden}, "
+        f"best of {repeats}:"
+    )
+    print(
+        "| mode | whole call rows/s | ratio | steady rows/s | ratio | ms/step "
+        "| input only ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name in modes:
         whole, steady = best[name]
+        ms = f"{input_ms[name]:.1f}" if name in input_ms else "0 (replayed)"
         print(
             f"| {name} | {whole:,.0f} | {whole / base_whole:.2f}x | "
-            f"{steady:,.0f} | {steady / base_steady:.2f}x |"
+            f"{steady:,.0f} | {steady / base_steady:.2f}x | {1000 * BATCH / steady:.1f} | {ms} |"
         )
     import numba
 

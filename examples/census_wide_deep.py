@@ -81,7 +81,9 @@ MARITAL = [
 COUNTRIES = ["United-States", "Mexico", "Philippines", "Germany", "Canada", "India"] + [
     f"Country-{i:03d}" for i in range(120)
 ]
-RAW_FEATURES = ["age", "hours_per_week", "education", "occupation", "marital_status", "native_country"]
+RAW_FEATURES = [
+    "age", "hours_per_week", "education", "occupation", "marital_status", "native_country",
+]  # fmt: skip
 LABEL = "income_over_50k"
 EMBEDDING_DIM = 8
 
@@ -176,13 +178,16 @@ def build_model(layout, wide_names, deep_embedded, deep_numeric):
     wide = keras.layers.Concatenate(name="wide_inputs")([inputs[n] for n in wide_names])
     wide_logit = keras.layers.Dense(1, name="wide_logit")(wide)
 
+    # A bias-free Dense on a one-hot slice is an embedding lookup.
     embedded = [
-        keras.layers.Dense(EMBEDDING_DIM, use_bias=False, name=name.replace("_indicator", "_embedding"))(
-            inputs[name]
-        )
+        keras.layers.Dense(
+            EMBEDDING_DIM, use_bias=False, name=name.replace("_indicator", "_embedding")
+        )(inputs[name])
         for name in deep_embedded
     ]
-    deep = keras.layers.Concatenate(name="deep_inputs")(embedded + [inputs[n] for n in deep_numeric])
+    deep = keras.layers.Concatenate(name="deep_inputs")(
+        embedded + [inputs[n] for n in deep_numeric]
+    )
     deep = keras.layers.Dense(64, activation="relu", name="deep_1")(deep)
     deep = keras.layers.Dense(32, activation="relu", name="deep_2")(deep)
     deep_logit = keras.layers.Dense(1, name="deep_logit")(deep)
@@ -295,8 +300,9 @@ def main(argv=None):
     model = build_model(transform.layout, wide_names, deep_embedded, deep_numeric)
     est = model_to_estimator(
         keras_model=model,
-        config=RunConfig(model_dir=model_dir, log_step_count_steps=max(1, args.steps // 10),
-                         tf_random_seed=0),
+        config=RunConfig(
+            model_dir=model_dir, log_step_count_steps=max(1, args.steps // 10), tf_random_seed=0
+        ),
     )
     est.train(train_input_fn, steps=args.steps)
     metrics = est.evaluate(eval_input_fn)

@@ -41,7 +41,6 @@ class CatValues:
         buf, starts, ends: string bytes and bounds (kind 'str').
         dense: True when the values came from a dense (padded) input, whose
             ignore values categorical columns drop.
-        rectangular: True for a dense 2-D input (no ragged rows).
     """
 
     row_splits: np.ndarray
@@ -51,7 +50,6 @@ class CatValues:
     starts: np.ndarray = None
     ends: np.ndarray = None
     dense: bool = False
-    rectangular: bool = False
 
     @property
     def size(self):
@@ -286,7 +284,6 @@ def categorical(c, key, column, expect="any"):
             splits = np.zeros(n + 1, np.int64)
         out = _flat_values(arr.reshape(-1), splits, key, column, expect)
         out.dense = True
-        out.rectangular = True
         return out
     if c[0] == "sparse":
         _, rows, values, n = c

@@ -62,9 +62,8 @@ class _Case:
             if name.endswith("embedding"):
                 self.embedding[t.layout[name]] = True
 
-    def run(self, features):
-        feed = {self.placeholders[k]: v for k, v in features.items()}
-        return self.session.run([self.reference, self.kernels, self.tf_ops], feed)
+    def feed(self, features):
+        return {self.placeholders[k]: v for k, v in features.items()}
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +93,14 @@ def test_output_equals_input_layer(cases, data):
     features = C.features(data.draw, C.VARIANTS[index])
     case = cases(index, features)
     with np.errstate(all="ignore"):
-        want, *gots = case.run(features)
+        try:
+            want = case.session.run(case.reference, case.feed(features))
+        except tf.errors.InvalidArgumentError:
+            for output in (case.kernels, case.tf_ops):
+                with pytest.raises(tf.errors.InvalidArgumentError):
+                    case.session.run(output, case.feed(features))
+            return
+        gots = case.session.run([case.kernels, case.tf_ops], case.feed(features))
     for got in gots:
         assert got.shape == want.shape
         np.testing.assert_array_equal(got[:, ~case.embedding], want[:, ~case.embedding])
@@ -129,8 +135,7 @@ def _build(make, fn, features, **kwargs):
 
 
 def test_variables_match_input_layer(vocab_file):
-    features = {k: tf.constant(v) if not isinstance(v, tf.compat.v1.SparseTensorValue) else v
-                for k, v in C.fixed_features().items()}
+    features = C.fixed_features()
 
     def make():
         return C.columns(C.VARIANTS[1], vocab_file)
@@ -148,7 +153,7 @@ def test_trainable_false_and_weight_collections():
         return [fc.embedding_column(fc.categorical_column_with_identity("u", 5), 2, trainable=False),
                 fc.embedding_column(fc.categorical_column_with_identity("t", 3), 2)]
 
-    features = {"u": tf.constant([[1]], tf.int64), "t": tf.constant([[2]], tf.int64)}
+    features = {"u": np.array([[1]], np.int64), "t": np.array([[2]], np.int64)}
     for kwargs in ({}, {"trainable": False}, {"weight_collections": ["mine"]}):
         results = []
         for fn in (tf.compat.v1.feature_column.input_layer, input_layer):
@@ -184,8 +189,7 @@ def test_initialisers_follow_the_column():
 
 
 def test_cols_to_vars_and_output_tensors_match(vocab_file):
-    features = {k: tf.constant(v) if not isinstance(v, tf.compat.v1.SparseTensorValue) else v
-                for k, v in C.fixed_features().items()}
+    features = C.fixed_features()
     maps = []
     for fn in (tf.compat.v1.feature_column.input_layer, input_layer):
         with tf.Graph().as_default(), tf.compat.v1.Session() as sess:

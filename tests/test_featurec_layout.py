@@ -267,10 +267,8 @@ def test_crossed_vectors():
     assert cross_ids(["a", "b"], {"a": fl, "b": [["p"], ["p"]]}) == [[637], [131]]  # J11
 
 
-def test_crossed_product_order_feeds_embedding_in_order():
-    # Product order (last input fastest) is the order ids reach the combiner;
-    # with `sum` over a table where row k = k, order is not visible, so use
-    # the indicator ids of the documented 3-key example.
+def test_crossed_three_keys_multivalent():
+    # The reference's product-order example (3 keys, 2x2x1 values per row).
     feats = {
         "a": np.array([["x", "y"], ["z", ""]], object),
         "b": np.array([["p", "q"], ["r", "s"]], object),
