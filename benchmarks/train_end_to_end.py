@@ -12,9 +12,10 @@ ReLU DNN (256, 128) and a logistic output, Adagrad, batch 1,024. The same
                  (numba kernels through one `tf.numpy_function` in the step;
                  embedding tables are graph variables as input_layer makes);
   tf.data        featurec's kernels run in the input pipeline instead
-                 (`dataset.map(..., num_parallel_calls)` + prefetch): the
-                 pipeline yields the dense part and the embedding ids, the
-                 model_fn only looks the ids up in its trainable tables;
+                 (`featurec.dataset`: a parallel `map` + prefetch): the
+                 pipeline yields the dense part and the embedding ids, and
+                 `featurec.input_layer` in the model_fn only looks the ids up
+                 in its trainable tables;
   floor          the tf.data path with the pipeline's output cached after
                  one pass over the data: input costs nothing, so this is the
                  bound any input layer can reach with this model.
@@ -52,7 +53,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import featurec  # noqa: E402
-from featurec import _input_layer, _plan, _spec  # noqa: E402
+from featurec import _dataset, _input_layer  # noqa: E402
 from featurec_vs_feature_column import build_columns, make_data  # noqa: E402
 from kerasbridge.estimator import Estimator  # noqa: E402
 from kerasbridge.estimator_spec import EstimatorSpec  # noqa: E402
@@ -98,82 +99,6 @@ def raw_dataset(data, labels):
 
 
 # ---------------------------------------------------------------------------
-# The tf.data path: kernels in the pipeline, embedding lookups in the step.
-# ---------------------------------------------------------------------------
-
-
-class PipelineFeatures:
-    """featurec's kernels as a `tf.data` map, and the model_fn half.
-
-    `map(dataset)` turns raw batches into `{'dense': [batch, width] with the
-    embedding slots zero, '<table>/splits', '<table>/ids'}`;
-    `input_layer(features)` (inside the model_fn) looks the ids up in
-    trainable tables named as input_layer names them and assembles the
-    matrix input_layer returns.
-
-    Args:
-        columns: the dense feature columns.
-    """
-
-    def __init__(self, columns):
-        self._columns = list(columns)
-        self._plan = _plan.build(_spec.read_columns(self._columns))
-        self._runner = _input_layer.KernelRunner(self._plan)
-        self._keys = list(
-            dict.fromkeys(
-                k for spec, _ in self._plan.outputs for k in _input_layer._feature_keys(spec)
-            )
-        )
-        self._embeddings = [spec for spec, _ in self._plan.embeddings]
-        if any(_input_layer._weighted(spec) for spec in self._embeddings):
-            raise ValueError("weighted embedding columns are not wired into this benchmark")
-
-    def map(self, dataset):
-        keys = self._keys
-        tout = [tf.float32] + self._runner.id_dtypes
-
-        def run(*arrays):
-            return self._runner(dict(zip(keys, arrays)))
-
-        def featurize(raw, labels):
-            results = tf.numpy_function(run, [raw[k] for k in keys], tout, name="featurec")
-            out = {"dense": results[0]}
-            out["dense"].set_shape([None, self._plan.output_width])
-            for i, spec in enumerate(self._embeddings):
-                out[f"{spec.name}/splits"] = results[1 + 2 * i]
-                out[f"{spec.name}/ids"] = results[2 + 2 * i]
-            return out, labels
-
-        return dataset.map(featurize, num_parallel_calls=tf.data.AUTOTUNE)
-
-    def input_layer(self, features):
-        by_name = {c.name: c for c in self._columns}
-        collections = [v1.GraphKeys.GLOBAL_VARIABLES, v1.GraphKeys.MODEL_VARIABLES]
-        dense = features["dense"]
-        pieces = []
-        with v1.variable_scope("input_layer"):
-            for spec, col0 in self._plan.outputs:
-                if not isinstance(spec, _spec.EmbeddingSpec):
-                    pieces.append(dense[:, col0 : col0 + spec.width])
-                    continue
-                with v1.variable_scope(spec.table_name):
-                    table = _input_layer._embedding_variable(
-                        by_name[spec.name], spec, collections, True
-                    )
-                ids = _input_layer._sparse(
-                    features[f"{spec.name}/ids"], features[f"{spec.name}/splits"]
-                )
-                pieces.append(
-                    tf.nn.safe_embedding_lookup_sparse(
-                        table, ids, None, combiner=spec.combiner, max_norm=spec.max_norm
-                    )
-                )
-        out = tf.concat(pieces, axis=1)
-        out.set_shape([None, self._plan.output_width])
-        return out
-
-
-# ---------------------------------------------------------------------------
 # The model and the three ways of feeding it.
 # ---------------------------------------------------------------------------
 
@@ -198,34 +123,41 @@ def make_model_fn(net_fn, hidden):
 
 
 def build_modes(columns, data, labels):
-    """mode -> (net_fn, input_fn), and the tf.data path's `PipelineFeatures`."""
-    pipeline = PipelineFeatures(columns)
+    """mode -> (net_fn, input_fn)."""
 
     def raw_input_fn():
         return raw_dataset(data, labels).prefetch(tf.data.AUTOTUNE)
 
     def pipeline_input_fn():
-        return pipeline.map(raw_dataset(data, labels)).prefetch(tf.data.AUTOTUNE)
+        return featurec_dataset(raw_dataset(data, labels), columns)
 
     def cached_input_fn():
         # One pass over the data is featurized, then replayed from memory:
         # a step whose input costs nothing, the bound for any input layer.
         batches = len(labels) // BATCH
-        ds = pipeline.map(raw_dataset(data, labels)).take(batches).cache()
-        return ds.repeat().prefetch(tf.data.AUTOTUNE)
+        ds = featurec_dataset(raw_dataset(data, labels), columns, prefetch=None)
+        return ds.take(batches).cache().repeat().prefetch(tf.data.AUTOTUNE)
+
+    def featurec_net(features):
+        return featurec_input_layer(features, columns)
 
     return {
         "input_layer": (lambda f: v1.feature_column.input_layer(f, columns), raw_input_fn),
-        "featurec": (lambda f: featurec_input_layer(f, columns), raw_input_fn),
-        "tf.data": (pipeline.input_layer, pipeline_input_fn),
-        "floor": (pipeline.input_layer, cached_input_fn),
-    }, pipeline
+        "featurec": (featurec_net, raw_input_fn),
+        "tf.data": (featurec_net, pipeline_input_fn),
+        "floor": (featurec_net, cached_input_fn),
+    }
 
 
+# Until `featurec/__init__.py` exports them.
 def featurec_input_layer(features, columns):
-    # Until `featurec/__init__.py` exports it.
     fn = getattr(featurec, "input_layer", None) or _input_layer.input_layer
     return fn(features, columns)
+
+
+def featurec_dataset(dataset, columns, **kwargs):
+    fn = getattr(featurec, "dataset", None) or _dataset.dataset
+    return fn(dataset, columns, **kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -233,7 +165,7 @@ def featurec_input_layer(features, columns):
 # ---------------------------------------------------------------------------
 
 
-def check_same_inputs(columns, data, pipeline):
+def check_same_inputs(columns, data):
     """The three input matrices agree on one batch given the same tables."""
     probe = {k: v[:BATCH] for k, v in data.items()}
     with tf.Graph().as_default():
@@ -244,9 +176,9 @@ def check_same_inputs(columns, data, pipeline):
         with v1.variable_scope("b"):
             outs["featurec"] = featurec_input_layer(feats, columns)
         with v1.variable_scope("c"):
-            ds = pipeline.map(tf.data.Dataset.from_tensors((probe, np.zeros(BATCH, np.float32))))
-            mapped, _ = v1.data.make_one_shot_iterator(ds).get_next()
-            outs["tf.data"] = pipeline.input_layer(mapped)
+            ds = tf.data.Dataset.from_tensors((probe, np.zeros(BATCH, np.float32)))
+            mapped, _ = v1.data.make_one_shot_iterator(featurec_dataset(ds, columns)).get_next()
+            outs["tf.data"] = featurec_input_layer(mapped, columns)
         tables = {
             v.op.name: v
             for v in v1.global_variables()
@@ -341,8 +273,8 @@ def main(argv=None):
     # shorter than the steps before the steady-state timer starts.
     data = make_data(BATCH * (8 if args.quick else 32))
     labels = make_labels(data)
-    modes, pipeline = build_modes(columns, data, labels)
-    check_same_inputs(columns, data, pipeline)
+    modes = build_modes(columns, data, labels)
+    check_same_inputs(columns, data)
     print("input matrices checked equal to input_layer's", flush=True)
 
     model_fns = {name: make_model_fn(net_fn, hidden) for name, (net_fn, _) in modes.items()}

@@ -27,9 +27,10 @@ The main job of kerasbridge + featurec, end to end:
 6. prints the export directory and a `saved_model_cli run` command that
    answers from it.
 
-Training input: `tf.data` shuffles and batches the raw table, and a
-parallel map runs featurec's numba kernels on each batch (off the training
-step's critical path, prefetched). Serving uses the TF lowering instead.
+Training input: `tf.data` shuffles and batches the raw table, and
+`featurec.dataset` runs featurec's numba kernels on each batch in a parallel
+map (off the training step's critical path, prefetched). Serving uses the TF
+lowering instead.
 
 Which path this uses: the Keras path (`model_to_estimator` over a model fed
 by featurec's output), not the `featurec.input_layer` fallback.
@@ -47,7 +48,6 @@ import tempfile
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# tf.feature_column constructors print a deprecation notice on every call.
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 import keras  # noqa: E402
@@ -56,6 +56,7 @@ import tensorflow as tf  # noqa: E402
 
 import featurec  # noqa: E402
 from featurec import _lower_tf  # noqa: E402
+from featurec._dataset import dataset as featurec_dataset  # noqa: E402  (featurec.dataset)
 from featurec import normalizers  # noqa: E402
 from kerasbridge.export import ServingInputReceiver  # noqa: E402
 from kerasbridge.keras import model_to_estimator  # noqa: E402
@@ -214,28 +215,21 @@ def split_by_layout(matrix, layout):
 def featurize_batches(dataset, transform):
     """Maps a batched dataset of raw features through featurec's kernels.
 
-    The numba transform runs in the input pipeline (parallel map + prefetch),
-    off the training step's critical path; the graph keeps only the raw
-    table, not the much wider transformed matrix.
+    `featurec.dataset` runs the numba transform in the input pipeline
+    (parallel map + prefetch), off the training step's critical path; the
+    graph keeps only the raw table, not the much wider transformed matrix.
 
     Args:
-        dataset: yields `(raw feature dict, labels)` batches.
+        dataset: yields raw feature dicts, or `(raw feature dict, labels)`.
         transform: the compiled `featurec.Transform`.
 
     Returns:
-        A dataset of `(model input dict, labels)` batches.
+        A dataset of model input dicts (and labels, if given).
     """
-    keys = list(RAW_FEATURES)
-
-    def run(*columns):
-        return transform(dict(zip(keys, columns)))
-
-    def featurize(raw, labels):
-        matrix = tf.numpy_function(run, [raw[k] for k in keys], tf.float32, name="featurec")
-        matrix.set_shape([None, transform.output_width])
-        return split_by_layout(matrix, transform.layout), labels
-
-    return dataset.map(featurize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    mapped = featurec_dataset(dataset, transform)
+    if isinstance(mapped.element_spec, tuple):
+        return mapped.map(lambda x, y: (split_by_layout(x, transform.layout), y))
+    return mapped.map(lambda x: split_by_layout(x, transform.layout))
 
 
 def serving_input_receiver_fn_for(transform):
@@ -278,12 +272,15 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=40_000, help="training rows to generate")
     args = parser.parse_args(argv)
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="census_wide_deep_")
-    # Step / loss lines from the Estimator's logging hook show progress.
-    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
-
+    # The Keras model's initial weights (the Estimator warm-starts from them).
+    keras.utils.set_random_seed(0)
     train_raw, train_y = make_table(args.rows, seed=0)
     test_raw, test_y = make_table(10_000, seed=1)
+    # tf.feature_column's deprecation notices say nothing to act on here.
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
     columns, wide_names, deep_embedded, deep_numeric = feature_columns()
+    # Step / loss lines from the Estimator's logging hook show progress.
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
     transform = featurec.compile(columns)
     print(f"featurec: {len(columns)} columns -> {transform.output_width} floats a row")
     for name, part in transform.layout.items():
@@ -315,8 +312,7 @@ def main(argv=None):
     few = {k: v[:5] for k, v in test_raw.items()}
 
     def predict_input_fn():
-        ds = tf.data.Dataset.from_tensor_slices((few, np.zeros(5, np.float32))).batch(5)
-        return featurize_batches(ds, transform).map(lambda x, _: x)
+        return featurize_batches(tf.data.Dataset.from_tensor_slices(few).batch(5), transform)
 
     predictions = [float(p[LABEL][0]) for p in est.predict(predict_input_fn)]
     for i, p in enumerate(predictions):

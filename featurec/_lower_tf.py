@@ -121,7 +121,15 @@ class Lowering:
                 "numerical column must be a Tensor. SparseTensor is not supported."
             )
         if spec.normalizer is not None:
-            x = spec.normalizer(x)
+            try:
+                x = spec.normalizer(x)
+            except Exception as e:  # any failure means "not expressible in TF"
+                raise TypeError(
+                    f"normalizer_fn of numeric_column {spec.name!r} cannot run on TF "
+                    "tensors, which the TF lowering (export, featurec.input_layer) "
+                    "needs: use featurec.normalizers or a function of TF-compatible "
+                    f"operators ({type(e).__name__}: {e})."
+                ) from None
         return tf.reshape(tf.cast(x, tf.float32), [-1, spec.width])
 
     def _bucketize(self, spec):
@@ -257,7 +265,9 @@ def _as_tensor(value, key, column):
     try:
         tensor = tf.convert_to_tensor(value)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"Feature {key!r} (column {column!r}): cannot convert to a tensor ({e}).") from None
+        raise ValueError(
+            f"Feature {key!r} (column {column!r}): cannot convert to a tensor ({e})."
+        ) from None
     rank = tensor.shape.rank
     if rank == 0:
         raise ValueError(f"Feature (key: {key}) cannot have rank 0. (column {column!r})")

@@ -167,3 +167,13 @@ def test_exported_lowering_has_no_py_func_and_answers(cases, tmp_path):
                 feed[sig.inputs[key].name] = value
         got = sess.run(graph.get_tensor_by_name(sig.outputs["out"].name), feed)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_normalizer_that_only_numba_runs_is_a_type_error():
+    def numpy_only(x):
+        return np.log1p(np.asarray(x))
+
+    with tf.Graph().as_default():
+        t = featurec.compile([tf.feature_column.numeric_column("a", normalizer_fn=numpy_only)])
+        with pytest.raises(TypeError, match="normalizer_fn of numeric_column 'a'"):
+            _lower_tf.lower_transform(t, {"a": tf.compat.v1.placeholder(tf.float32, [None])})
