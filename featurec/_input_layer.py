@@ -23,6 +23,7 @@ TF ops are the default and the kernels pay off in the input pipeline.
 """
 
 import contextlib
+import dataclasses
 import threading
 
 import numpy as np
@@ -332,14 +333,14 @@ class KernelRunner:
     `runner(features)` returns `[dense, (row_splits, ids[, weights]) per
     embedding column]`: `dense` is float32 `[batch, output_width]` with the
     embedding columns' slots left zero (they are filled in TF, from the ids).
+    Unweighted, unclipped columns come without their negative ids, which the
+    lookup would prune anyway (see `_fused_lookup`).
 
     Args:
         plan: a `featurec._plan.Plan`.
     """
 
     def __init__(self, plan):
-        import dataclasses
-
         self._plan = dataclasses.replace(plan, embeddings=[])
         self._embeddings = [spec for spec, _ in plan.embeddings]
         self._required = list(
