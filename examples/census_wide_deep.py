@@ -55,8 +55,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import featurec  # noqa: E402
-from featurec import _lower_tf  # noqa: E402
-from featurec._dataset import dataset as featurec_dataset  # noqa: E402  (featurec.dataset)
 from featurec import normalizers  # noqa: E402
 from kerasbridge.export import ServingInputReceiver  # noqa: E402
 from kerasbridge.keras import model_to_estimator  # noqa: E402
@@ -226,7 +224,7 @@ def featurize_batches(dataset, transform):
     Returns:
         A dataset of model input dicts (and labels, if given).
     """
-    mapped = featurec_dataset(dataset, transform)
+    mapped = featurec.dataset(dataset, transform)
     if isinstance(mapped.element_spec, tuple):
         return mapped.map(lambda x, y: (split_by_layout(x, transform.layout), y))
     return mapped.map(lambda x: split_by_layout(x, transform.layout))
@@ -246,7 +244,7 @@ def serving_input_receiver_fn_for(transform):
             key: tf.compat.v1.placeholder(dtypes.get(key, tf.string), [None], name=key)
             for key in RAW_FEATURES
         }
-        matrix = _lower_tf.lower_transform(transform, raw)
+        matrix = transform.to_tf(raw)
         return ServingInputReceiver(split_by_layout(matrix, transform.layout), raw)
 
     return serving_input_receiver_fn

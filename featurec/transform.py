@@ -178,6 +178,25 @@ class Transform:
         batch.write(out)
         return out
 
+    def to_tf(self, features, embedding_tables=None):
+        """The same transform in plain TF ops, for graphs that must not call Python.
+
+        Lowers this compiled plan to TF ops (hash buckets, lookup tables,
+        bucketize, crosses, embedding lookups) so a serving graph or exported
+        SavedModel takes raw features without `py_func`/`numpy_function`.
+
+        Args:
+            features: dict feature key -> `Tensor`/`SparseTensor`/`RaggedTensor`.
+            embedding_tables: optional dict embedding name -> Tensor/Variable;
+                default: the arrays set with `set_embedding_table`, as constants.
+
+        Returns:
+            float32 `Tensor` `[batch, output_width]`, equal to `__call__`.
+        """
+        from featurec import _lower_tf  # noqa: PLC0415 - keeps `import featurec` light
+
+        return _lower_tf.lower_transform(self, features, embedding_tables)
+
     def __repr__(self):
         cols = ", ".join(f"{k}[{v.start}:{v.stop}]" for k, v in self._plan.layout.items())
         return f"<featurec.Transform width={self.output_width}: {cols}>"
