@@ -21,6 +21,8 @@ import os
 
 import tensorflow as tf
 
+from kerasbridge._runtime import _summaries as _summaries_lib
+
 _EVENT_FILE_GLOB_PATTERN = "events.out.tfevents.*"
 
 
@@ -190,13 +192,7 @@ def read_eval_metrics(eval_dir):
     """
     metrics_by_step = collections.defaultdict(dict)
     for event in _summaries(eval_dir):
-        if not event.HasField("summary"):
-            continue
-        metrics = {
-            value.tag: value.simple_value
-            for value in event.summary.value
-            if value.HasField("simple_value")
-        }
+        metrics = _summaries_lib.scalar_values(event)
         if metrics:
             metrics_by_step[event.step].update(metrics)
     return collections.OrderedDict(sorted(metrics_by_step.items()))

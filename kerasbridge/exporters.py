@@ -17,6 +17,7 @@ import tensorflow as tf
 from absl import logging
 from tensorflow.python.util import function_utils
 
+from kerasbridge._runtime import _summaries
 from kerasbridge.exporter import Exporter
 
 _LOSS_KEY = "loss"
@@ -246,13 +247,7 @@ class BestExporter(Exporter):
         best_eval_result = None
         for event_file in tf.io.gfile.glob(event_files):
             for event in tf.compat.v1.train.summary_iterator(event_file):
-                if not event.HasField("summary"):
-                    continue
-                event_eval_result = {
-                    value.tag: value.simple_value
-                    for value in event.summary.value
-                    if value.HasField("simple_value")
-                }
+                event_eval_result = _summaries.scalar_values(event)
                 if event_eval_result and (
                     best_eval_result is None
                     or self._compare_fn(

@@ -16,6 +16,9 @@ import types
 
 import tensorflow as tf
 
+from kerasbridge import experimental as _experimental
+from kerasbridge import hooks as _hooks
+
 _MODULE_NAME = "tensorflow.estimator"
 
 # tf.estimator name -> (kerasbridge module, attribute). Names not listed here
@@ -34,35 +37,9 @@ _NAMES = {
     "BestExporter": ("kerasbridge.exporters", "BestExporter"),
     "FinalExporter": ("kerasbridge.exporters", "FinalExporter"),
 }
-_HOOK_NAMES = (
-    "SessionRunHook",
-    "SessionRunArgs",
-    "SessionRunContext",
-    "SessionRunValues",
-    "CheckpointSaverHook",
-    "CheckpointSaverListener",
-    "FeedFnHook",
-    "FinalOpsHook",
-    "GlobalStepWaiterHook",
-    "LoggingTensorHook",
-    "NanLossDuringTrainingError",
-    "NanTensorHook",
-    "ProfilerHook",
-    "SecondOrStepTimer",
-    "StepCounterHook",
-    "StopAtStepHook",
-    "SummarySaverHook",
-)
-_NAMES.update({name: ("kerasbridge.hooks", name) for name in _HOOK_NAMES})
+_NAMES.update({name: ("kerasbridge.hooks", name) for name in _hooks.__all__})
 _EXPERIMENTAL_NAMES = {
-    name: ("kerasbridge.early_stopping", name)
-    for name in (
-        "make_early_stopping_hook",
-        "stop_if_higher_hook",
-        "stop_if_lower_hook",
-        "stop_if_no_increase_hook",
-        "stop_if_no_decrease_hook",
-    )
+    name: ("kerasbridge.early_stopping", name) for name in _experimental.__all__
 }
 _SUBMODULES = {"export": "kerasbridge.export"}
 

@@ -58,3 +58,18 @@ def write_eval_results(eval_dir, results, global_step, checkpoint_path):
         value.metadata.plugin_data.plugin_name = "text"
         writer.add_summary(text, global_step)
     writer.flush()
+
+
+def scalar_values(event):
+    """The `{tag: simple_value}` of an event's summary ({} if it has none).
+
+    Used to read back what `write_eval_results` wrote (early stopping,
+    `BestExporter`).
+    """
+    if not event.HasField("summary"):
+        return {}
+    return {
+        value.tag: value.simple_value
+        for value in event.summary.value
+        if value.HasField("simple_value")
+    }
