@@ -41,7 +41,10 @@ class Batch:
 
     def raw(self, key, column):
         """The classified raw value of feature `key`; checks the batch size."""
-        if key not in self._raw:
+        # dict.get, not `in` then `[]`: called several times per column per
+        # call, which matters at small batches.
+        c = self._raw.get(key)
+        if c is None:
             if key not in self._features:
                 raise ValueError(
                     f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
@@ -55,23 +58,26 @@ class Batch:
                     f"Feature {key!r} (column {column!r}) has {n} rows but other features have {self.n}."
                 )
             self._raw[key] = c
-        return self._raw[key]
+        return c
 
     def cat_values(self, key, column, expect="any", drop=False):
         """`_inputs.CatValues` of a feature (ignore values dropped if `drop`)."""
         k = (key, drop)
-        if k not in self._cat:
+        cv = self._cat.get(k)
+        if cv is None:
             if drop:
-                self._cat[k] = self.cat_values(key, column, expect).without_ignore_values()
+                cv = self.cat_values(key, column, expect).without_ignore_values()
             else:
-                self._cat[k] = _inputs.categorical(self.raw(key, column), key, column, expect)
-        return self._cat[k]
+                cv = _inputs.categorical(self.raw(key, column), key, column, expect)
+            self._cat[k] = cv
+        return cv
 
     def _cached(self, spec, compute):
         k = param_key(spec)
-        if k not in self._cache:
-            self._cache[k] = compute(spec)
-        return self._cache[k]
+        r = self._cache.get(k)
+        if r is None:
+            r = self._cache[k] = compute(spec)
+        return r
 
     # -- dense values -------------------------------------------------------
 
@@ -113,7 +119,7 @@ class Batch:
         if isinstance(spec, _spec.BucketizedSpec):
             x = self.numeric(spec.source)
             n, d = x.shape
-            splits = np.arange(0, n * d + 1, max(d, 1), dtype=np.int64)
+            splits = _inputs.strided(n, d) if d else np.zeros(1, np.int64)
             return splits, _kernels.bucketize_ids(x, self._plan.params[id(spec)]), None
         if isinstance(spec, _spec.WeightedSpec):
             return self._weighted(spec)

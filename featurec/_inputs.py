@@ -21,6 +21,7 @@ trailing NULs (numpy `S` cannot hold trailing NULs, so TF sees the same).
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -28,6 +29,25 @@ from featurec import _kernels
 
 _EMPTY_U8 = np.zeros(0, np.uint8)
 _EMPTY_U8.flags.writeable = False
+
+# Strided aranges (dense row splits, fixed-width string starts) keyed by
+# (count, step). Small batches are dominated by per-column Python work, and
+# every column of a batch needs the same few aranges, so they are made once.
+# Only featurec's own code sees them and none of it writes to them; they stay
+# writable so each kernel is compiled for one array type only.
+_ARANGES = {}
+_MAX_ARANGES = 64
+
+
+def strided(count, step):
+    """int64 `[0, step, ..., count * step]` (count + 1 values), cached."""
+    a = _ARANGES.get((count, step))
+    if a is None:
+        if len(_ARANGES) >= _MAX_ARANGES:
+            _ARANGES.clear()
+        a = np.arange(0, count * step + 1, step, dtype=np.int64)
+        _ARANGES[(count, step)] = a
+    return a
 
 
 @dataclasses.dataclass
@@ -241,7 +261,7 @@ def numeric(c, key, column, width):
     n = arr.shape[0]
     if arr.ndim == 1:
         arr = arr.reshape(n, 1)
-    per_row = int(np.prod(arr.shape[1:], dtype=np.int64))
+    per_row = math.prod(arr.shape[1:])
     if per_row != width:
         raise _error(
             ValueError, key, column, f"expected {width} values per row, got shape {arr.shape}."
@@ -279,7 +299,7 @@ def categorical(c, key, column, expect="any"):
             )
         n, k = arr.shape
         if k:
-            splits = np.arange(0, n * k + 1, k, dtype=np.int64)
+            splits = strided(n, k)
         else:
             splits = np.zeros(n + 1, np.int64)
         out = _flat_values(arr.reshape(-1), splits, key, column, expect)
@@ -359,7 +379,8 @@ def strings(values, key, column):
         # Every string buffer reaches the kernels read-only, so each kernel
         # is compiled for one buffer type only.
         buf2d.flags.writeable = False
-        starts = np.arange(0, n * w, w, dtype=np.int64)
+        # The first n of the n + 1 cached offsets; a view, as no one writes it.
+        starts = strided(n, w)[:n]
         return buf2d.reshape(-1), starts, starts + _kernels.fixed_width_lengths(buf2d)
     items = values.tolist()
     joined = _join(items)
