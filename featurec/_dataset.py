@@ -57,7 +57,7 @@ def dataset(
         matrix = not plan.tables
     runner = None if matrix else _input_layer.KernelRunner(plan)
     keys = list(
-        dict.fromkeys(k for spec, _ in plan.outputs for k in _input_layer._feature_keys(spec))
+        dict.fromkeys(k for spec, _ in plan.outputs for k in _spec.feature_keys(spec))
     )
 
     def transform_features(features):

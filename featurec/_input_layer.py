@@ -302,7 +302,7 @@ def _fused_lookup(group, combiner, dim, tables, batch):
 
 
 def _run_kernels(plan, features):
-    keys = list(dict.fromkeys(k for spec, _ in plan.outputs for k in _feature_keys(spec)))
+    keys = list(dict.fromkeys(k for spec, _ in plan.outputs for k in _spec.feature_keys(spec)))
     flat, rebuild = _flatten_features(features, keys, plan)
     runner = KernelRunner(plan)
     tout = [tf.float32] + runner.id_dtypes
@@ -344,7 +344,7 @@ class KernelRunner:
         self._plan = dataclasses.replace(plan, embeddings=[])
         self._embeddings = [spec for spec, _ in plan.embeddings]
         self._required = list(
-            dict.fromkeys((k, spec.name) for spec, _ in plan.outputs for k in _feature_keys(spec))
+            dict.fromkeys((k, spec.name) for spec, _ in plan.outputs for k in _spec.feature_keys(spec))
         )
         self.id_dtypes = []
         for spec in self._embeddings:
@@ -372,24 +372,6 @@ class KernelRunner:
         return results
 
 
-def _feature_keys(spec):
-    """Every raw feature key a spec reads."""
-    if isinstance(spec, _spec.NumericSpec):
-        yield spec.key
-    elif isinstance(spec, _spec.BucketizedSpec):
-        yield spec.source.key
-    elif isinstance(spec, (_spec.IndicatorSpec, _spec.EmbeddingSpec)):
-        yield from _feature_keys(spec.cat)
-    elif isinstance(spec, _spec.WeightedSpec):
-        yield from _feature_keys(spec.cat)
-        yield spec.weight_key
-    elif isinstance(spec, _spec.CrossedSpec):
-        for key in spec.keys:
-            yield from ([key] if isinstance(key, str) else _feature_keys(key))
-    else:
-        yield spec.key
-
-
 def _flatten_features(features, keys, plan):
     """Feature tensors as a flat list for `numpy_function`, and the inverse.
 
@@ -399,7 +381,7 @@ def _flatten_features(features, keys, plan):
     flat, layout = [], []
     for key in keys:
         if key not in features:
-            column = next(s.name for s, _ in plan.outputs if key in _feature_keys(s))
+            column = next(s.name for s, _ in plan.outputs if key in _spec.feature_keys(s))
             raise ValueError(
                 f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
             )

@@ -400,3 +400,24 @@ def _parse_int(line, path, name):
         raise ValueError(
             f"Vocabulary file {path!r} of integer column {name!r} has a non-integer line {line!r}."
         ) from None
+
+
+def feature_keys(spec):
+    """Yields the key of every raw feature a spec reads (crossed keys in order)."""
+    if isinstance(spec, NumericSpec):
+        yield spec.key
+    elif isinstance(spec, BucketizedSpec):
+        yield spec.source.key
+    elif isinstance(spec, (IndicatorSpec, EmbeddingSpec)):
+        yield from feature_keys(spec.cat)
+    elif isinstance(spec, WeightedSpec):
+        yield from feature_keys(spec.cat)
+        yield spec.weight_key
+    elif isinstance(spec, CrossedSpec):
+        for key in spec.keys:
+            if isinstance(key, str):
+                yield key
+            else:
+                yield from feature_keys(key)
+    else:
+        yield spec.key

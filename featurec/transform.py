@@ -69,7 +69,7 @@ class Transform:
             self._aliases[table] = table
         # Every (feature key, column name) the plan reads, in output order.
         self._required = list(
-            dict.fromkeys((key, spec.name) for spec, _ in plan.outputs for key in _keys(spec))
+            dict.fromkeys((key, spec.name) for spec, _ in plan.outputs for key in _spec.feature_keys(spec))
         )
 
     @property
@@ -200,24 +200,3 @@ class Transform:
     def __repr__(self):
         cols = ", ".join(f"{k}[{v.start}:{v.stop}]" for k, v in self._plan.layout.items())
         return f"<featurec.Transform width={self.output_width}: {cols}>"
-
-
-def _keys(spec):
-    """Yields the key of every raw feature a spec reads."""
-    if isinstance(spec, _spec.NumericSpec):
-        yield spec.key
-    elif isinstance(spec, _spec.BucketizedSpec):
-        yield spec.source.key
-    elif isinstance(spec, (_spec.IndicatorSpec, _spec.EmbeddingSpec)):
-        yield from _keys(spec.cat)
-    elif isinstance(spec, _spec.WeightedSpec):
-        yield from _keys(spec.cat)
-        yield spec.weight_key
-    elif isinstance(spec, _spec.CrossedSpec):
-        for key in spec.keys:
-            if isinstance(key, str):
-                yield key
-            else:
-                yield from _keys(key)
-    else:
-        yield spec.key
