@@ -320,3 +320,50 @@ def test_train_refuses_evaluator_and_ps_tasks(tmp_path, monkeypatch):
         ValueError, match="Please use tf.estimator.train_and_evaluate"
     ):
         estimator.train(train_input_fn, steps=1)
+
+
+
+def _uninitialising_model_fn(local_state):
+    """A Dense(3) model; in PREDICT its scaffold initialises nothing."""
+
+    def model_fn(features, labels, mode):
+        logits = tf.keras.layers.Dense(3)(features["x"])
+        if local_state:
+            counter = tf.compat.v1.get_local_variable(
+                "rows_seen", initializer=tf.zeros([], tf.int64)
+            )
+            logits = logits + tf.cast(counter, tf.float32) * 0.0
+        if mode == ModeKeys.TRAIN:
+            loss = tf.compat.v1.losses.sparse_softmax_cross_entropy(labels, logits)
+            train_op = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(
+                loss, global_step=tf.compat.v1.train.get_global_step()
+            )
+            return EstimatorSpec(mode, loss=loss, train_op=train_op)
+        scaffold = tf.compat.v1.train.Scaffold(
+            init_op=tf.no_op(), local_init_op=tf.no_op()
+        )
+        return EstimatorSpec(mode, predictions=logits, scaffold=scaffold)
+
+    return model_fn
+
+
+@pytest.mark.parametrize("local_state", [False, True])
+def test_predict_on_an_uninitialised_model_names_the_variables(tmp_path, local_state):
+    # With no checkpoint and an init_op that initialises nothing, the session
+    # must refuse to start and name what is missing, as MonitoredSession did.
+    est = Estimator(_uninitialising_model_fn(local_state), model_dir=str(tmp_path))
+    with pytest.raises(RuntimeError) as info:
+        next(est.predict(predict_input_fn))
+    message = str(info.value)
+    assert "did not make model ready" in message
+    assert "dense/kernel" in message and "global_step" in message
+
+
+def test_predict_with_an_uninitialised_local_variable_names_it(tmp_path):
+    # Globals come from the checkpoint; the local variable is never initialised.
+    est = Estimator(_uninitialising_model_fn(True), model_dir=str(tmp_path))
+    est.train(train_input_fn, steps=1)
+    with pytest.raises(RuntimeError) as info:
+        next(est.predict(predict_input_fn))
+    message = str(info.value)
+    assert "rows_seen" in message and "dense/kernel" not in message

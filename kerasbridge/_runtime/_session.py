@@ -15,6 +15,8 @@ runs with feeds or run options (e.g. `ProfilerHook`) take the normal path.
 import tensorflow as tf
 from tensorflow.python.client import session as session_lib
 
+from kerasbridge._runtime import _ready_ops
+
 _MAX_CACHED_STRUCTURES = 32
 
 
@@ -93,12 +95,19 @@ def _same_objects(cached, current):
 
 
 class _CachingSessionCreator(tf.compat.v1.train.SessionCreator):
-    """Wraps another creator's sessions in `_CachedRunSession`."""
+    """Wraps another creator's sessions in `_CachedRunSession`.
 
-    def __init__(self, creator):
+    With `scaffold`, lean default ready ops are registered first (see
+    `_ready_ops`); this runs after the hooks' `begin()`, as `finalize` does.
+    """
+
+    def __init__(self, creator, scaffold=None):
         self._creator = creator
+        self._scaffold = scaffold
 
     def create_session(self):
+        if self._scaffold is not None:
+            _ready_ops.install_default_ready_ops(self._scaffold)
         return _CachedRunSession(self._creator.create_session())
 
 
@@ -122,7 +131,7 @@ def monitored_session(scaffold, checkpoint_path, master, config, hooks):
         config=config,
     )
     return tf.compat.v1.train.MonitoredSession(
-        session_creator=_CachingSessionCreator(creator), hooks=hooks
+        session_creator=_CachingSessionCreator(creator, scaffold), hooks=hooks
     )
 
 
