@@ -8,7 +8,7 @@ is computed once. All per-value work happens in `featurec._kernels`.
 
 import numpy as np
 
-from featurec import _embedding, _inputs, _kernels, _spec
+from featurec import _embedding, _hash, _inputs, _kernels, _spec
 from featurec._plan import param_key
 
 _DEFAULT_HASH_KEY = 0xDECAFCAFFE
@@ -142,9 +142,9 @@ class Batch:
         self._check_kind(spec, cv)
         if isinstance(spec, _spec.HashSpec):
             if cv.kind == "str":
-                _kernels.hash_str_ids(cv.buf, cv.starts, cv.ends, spec.num_buckets, out)
+                _hash.hash_strings_mod(cv.buf, cv.starts, cv.ends, spec.num_buckets, out)
             else:
-                _kernels.hash_int_ids(cv.values, spec.num_buckets, out)
+                _hash.hash_ints_mod(cv.values, spec.num_buckets, out)
             return cv.row_splits, out, None
         p = self._plan.params[id(spec)]
         if cv.kind == "str":

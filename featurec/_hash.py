@@ -387,24 +387,28 @@ def fingerprint64_int(v):
 
 
 @njit(cache=True, parallel=True)
-def hash_strings_mod(data, offsets, num_buckets, out):
+def hash_strings_mod(data, starts, ends, num_buckets, out):
     """``out[i] = Fingerprint64(string i) % num_buckets`` for a string batch.
 
+    Strings are byte ranges of one buffer, so the same kernel serves packed
+    strings (``starts = offsets[:-1]``, ``ends = offsets[1:]``) and numpy
+    fixed-width ``S`` arrays read in place (``starts`` strided by the width).
+
     Args:
-        data: ``uint8`` array of all strings' bytes, concatenated.
-        offsets: ``int64`` array of length n+1; string i is
-            ``data[offsets[i]:offsets[i+1]]``.
+        data: ``uint8`` array holding the strings' bytes.
+        starts, ends: ``int64`` arrays of length n; string i is
+            ``data[starts[i]:ends[i]]``.
         num_buckets: bucket count, ``>= 1``.
         out: ``int64`` array of length n, written in place.
     """
-    n = offsets.shape[0] - 1
+    n = starts.shape[0]
     nb = np.uint64(num_buckets)
     if n < PARALLEL_MIN_ITEMS:
         for i in range(n):
-            out[i] = np.int64(fingerprint64(data, offsets[i], offsets[i + 1]) % nb)
+            out[i] = np.int64(fingerprint64(data, starts[i], ends[i]) % nb)
     else:
         for i in prange(n):
-            out[i] = np.int64(fingerprint64(data, offsets[i], offsets[i + 1]) % nb)
+            out[i] = np.int64(fingerprint64(data, starts[i], ends[i]) % nb)
 
 
 @njit(cache=True, parallel=True)

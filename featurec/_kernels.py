@@ -163,32 +163,6 @@ def bucketize_ids(x, bounds):
 
 
 @njit(cache=True, parallel=True)
-def hash_str_ids(buf, starts, ends, num_buckets, out):
-    """`out[i] = Fingerprint64(string i) % num_buckets`."""
-    nb = np.uint64(num_buckets)
-    n = starts.shape[0]
-    if n < PARALLEL_MIN_VALUES:
-        for i in range(n):
-            out[i] = np.int64(fingerprint64(buf, starts[i], ends[i]) % nb)
-    else:
-        for i in prange(n):
-            out[i] = np.int64(fingerprint64(buf, starts[i], ends[i]) % nb)
-
-
-@njit(cache=True, parallel=True)
-def hash_int_ids(values, num_buckets, out):
-    """`out[i] = Fingerprint64(decimal(values[i])) % num_buckets`."""
-    nb = np.uint64(num_buckets)
-    n = values.shape[0]
-    if n < PARALLEL_MIN_VALUES:
-        for i in range(n):
-            out[i] = np.int64(fingerprint64_int(values[i]) % nb)
-    else:
-        for i in prange(n):
-            out[i] = np.int64(fingerprint64_int(values[i]) % nb)
-
-
-@njit(cache=True, parallel=True)
 def fingerprint_strs(buf, starts, ends, out):
     """`out[i] = Fingerprint64(string i)` (uint64)."""
     n = starts.shape[0]
