@@ -6,7 +6,10 @@ builds the columns (call it inside a graph: v1 shared embeddings need one),
 is one hand-written batch.
 """
 
+import contextlib
+
 import numpy as np
+import pytest
 import tensorflow as tf
 from hypothesis import strategies as st
 
@@ -154,3 +157,30 @@ def fixed_features():
         "s1": rng.integers(-1, 4, size=(n, 2)),
         "s2": rng.integers(-2, 6, size=(n, 1)),
     }
+
+
+@pytest.fixture(scope="module")
+def vocab_file(tmp_path_factory):
+    """The vocabulary file `columns()` reads (import this fixture into a test module)."""
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_bytes("\n".join(FILE_VOCAB).encode() + b"\n")
+    return str(path)
+
+
+@contextlib.contextmanager
+def case_cache(case_class, vocab_file):
+    """Yields `get(variant_index, example)`: one `case_class` (graph + session) per
+    variant, built on first use and closed on exit, so hypothesis examples share it."""
+    built = {}
+
+    def get(index, example):
+        if index not in built:
+            built[index] = case_class(VARIANTS[index], vocab_file, example)
+        return built[index]
+
+    try:
+        yield get
+    finally:
+        for case in built.values():
+            case.session.close()
+

@@ -7,18 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import _featurec_columns as C
+from _featurec_columns import vocab_file  # noqa: F401 - shared fixture
 import featurec
 from featurec._dataset import dataset
 from featurec._input_layer import DENSE_KEY, input_layer
 
 DENSE_VARIANT = C.VARIANTS[2]  # every feature of this variant is a dense array
-
-
-@pytest.fixture(scope="module")
-def vocab_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dataset") / "vocab.txt"
-    path.write_bytes("\n".join(C.FILE_VOCAB).encode() + b"\n")
-    return str(path)
 
 
 @pytest.fixture(scope="module")

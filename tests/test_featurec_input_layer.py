@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import _featurec_columns as C
+from _featurec_columns import vocab_file  # noqa: F401 - shared fixture
 import featurec
 from featurec._input_layer import TF_OPS_ONLY_COLLECTION, input_layer, tf_ops_only
 
@@ -69,24 +70,9 @@ class _Case:
 
 
 @pytest.fixture(scope="module")
-def vocab_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("input_layer") / "vocab.txt"
-    path.write_bytes("\n".join(C.FILE_VOCAB).encode() + b"\n")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def cases(vocab_file):
-    built = {}
-
-    def get(index, example):
-        if index not in built:
-            built[index] = _Case(C.VARIANTS[index], vocab_file, example)
-        return built[index]
-
-    yield get
-    for case in built.values():
-        case.session.close()
+    with C.case_cache(_Case, vocab_file) as get:
+        yield get
 
 
 @given(st.data())

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import featurec
 from featurec import _lower_tf, _spec
 import _featurec_columns as C
+from _featurec_columns import vocab_file  # noqa: F401 - shared fixture
 
 fc = tf.feature_column
 fc1 = tf.compat.v1.feature_column
@@ -51,24 +52,9 @@ class _Case:
 
 
 @pytest.fixture(scope="module")
-def vocab_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("lowering") / "vocab.txt"
-    path.write_bytes("\n".join(C.FILE_VOCAB).encode() + b"\n")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def cases(vocab_file):
-    built = {}
-
-    def get(index, example):
-        if index not in built:
-            built[index] = _Case(C.VARIANTS[index], vocab_file, example)
-        return built[index]
-
-    yield get
-    for case in built.values():
-        case.session.close()
+    with C.case_cache(_Case, vocab_file) as get:
+        yield get
 
 
 # ---------------------------------------------------------------------------
