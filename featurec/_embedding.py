@@ -14,6 +14,10 @@ reproduces the orders of the CPU kernels rather than summing naively:
   sequential tail, lanes reduced pairwise, then ``(row*max_norm) / max(norm,
   max_norm)``.
 
+``combine_embeddings`` runs one column; ``featurec._write.write_outputs`` runs
+the same row combiner (``_combine_rows``) for every embedding column of a
+batch at once.
+
 All arithmetic stays in float32; every constant is an ``np.float32`` so numba
 never widens an expression to float64.
 

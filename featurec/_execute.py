@@ -8,11 +8,10 @@ is computed once. All per-value work happens in `featurec._kernels`.
 
 import numpy as np
 
-from featurec import _embedding, _hash, _inputs, _kernels, _spec
+from featurec import _hash, _inputs, _kernels, _spec, _write
 from featurec._plan import param_key
 
 _DEFAULT_HASH_KEY = 0xDECAFCAFFE
-_NO_WEIGHTS = np.zeros(0, np.float32)
 
 
 class Batch:
@@ -22,9 +21,11 @@ class Batch:
         features: mapping feature key -> raw value.
         plan: the `_plan.Plan`.
         tables: embedding table name -> float32 array.
+        table_list: optional `_write.table_list` of those tables in plan
+            order (callers that run many batches build it once).
     """
 
-    def __init__(self, features, plan, tables):
+    def __init__(self, features, plan, tables, table_list=None):
         if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
             raise TypeError(
                 f"features must be a dict of feature name -> values, got {type(features).__name__}."
@@ -32,6 +33,7 @@ class Batch:
         self._features = features
         self._plan = plan
         self._tables = tables
+        self._table_cache = table_list
         self._raw = {}
         self._cache = {}
         self._cat = {}
@@ -211,29 +213,97 @@ class Batch:
     # -- outputs ------------------------------------------------------------
 
     def write(self, out):
-        """Writes every output column into `out` (float32 [n, width])."""
+        """Writes every output column into `out` (float32 [n, width]).
+
+        Raises:
+            ValueError: a missing embedding table, or an id past its table.
+        """
         plan = self._plan
         n = out.shape[0]
+        self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
         num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
-        pieces = [self._named(s, self.ids, s.cat) for s in plan.ind_specs]
-        ind_ops = plan.ind_ops.copy()
-        splits = np.zeros((len(pieces), n + 1), np.int64)
+        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(
+            [s.cat for s in plan.ind_specs], plan.ind_specs, plan.ind_ops, n
+        )
+        emb_specs = [s for s, _ in plan.embeddings]
+        tables = self._table_list() if emb_specs else _write.table_list([])
+        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(
+            [s.cat for s in emb_specs], emb_specs, plan.emb_ops, n
+        )
+        bad_e, bad_j = _write.write_outputs(
+            out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
+            ind_splits, ind_ids, ind_w, ind_ops,
+            emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, tables,
+        )  # fmt: skip
+        if bad_e >= 0:
+            spec = emb_specs[bad_e]
+            rows = plan.tables[spec.table_name][0]
+            bad_id = emb_ids[emb_ops[bad_e, 0] + bad_j]
+            raise ValueError(
+                f"Column {spec.name!r}: id {bad_id} is out of range [0, {rows}) "
+                "of its embedding table (input_layer raises InvalidArgumentError here)."
+            )
+
+    def _hash_string_columns(self):
+        """Hashes every string hash-bucket column of the batch in one kernel call.
+
+        Fills the ids cache; columns whose input is not strings are left to
+        `ids`, which raises the dtype error.
+        """
+        specs = self._plan.string_hash_specs
+        if len(specs) < 2:
+            return
+        todo = []
+        for spec in specs:
+            if id(spec) not in self._cache:
+                cv = self._named(spec, self.cat_values, spec.key, spec.name, "str", True)
+                if cv.kind == "str":
+                    todo.append((spec, cv))
+        if not todo:
+            return
+        sizes = np.array([cv.buf.shape[0] for _, cv in todo], np.int64)
+        counts = np.array([cv.starts.shape[0] for _, cv in todo], np.int64)
+        base = np.zeros(len(todo), np.int64)
+        np.cumsum(sizes[:-1], out=base[1:])
+        col_splits = np.zeros(len(todo) + 1, np.int64)
+        np.cumsum(counts, out=col_splits[1:])
+        data = np.concatenate([cv.buf for _, cv in todo])
+        starts = np.concatenate([cv.starts for _, cv in todo])
+        ends = np.concatenate([cv.ends for _, cv in todo])
+        buckets = np.array([spec.num_buckets for spec, _ in todo], np.int64)
+        out = np.empty(col_splits[-1], np.int64)
+        _hash.hash_strings_mod_columns(data, starts, ends, base, col_splits, buckets, out)
+        for k, (spec, cv) in enumerate(todo):
+            self._cache[id(spec)] = (cv.row_splits, out[col_splits[k] : col_splits[k + 1]], None)
+
+    def _concat_ids(self, cats, specs, ops, n):
+        """Ids of several categorical specs side by side, for `write_outputs`.
+
+        Returns:
+            (int64 [K, n+1] row splits, int64 ids, float32 weights (zeros
+            where unweighted), ops copy with column 0 = ids offset and, for
+            6-wide embedding ops, column 1 = ids count).
+        """
+        pieces = [self._named(s, self.ids, cat) for s, cat in zip(specs, cats)]
+        ops = ops.copy()
+        splits = np.empty((len(pieces), n + 1), np.int64)
         offset = 0
         for k, (s, ids, _) in enumerate(pieces):
-            ind_ops[k, 0] = offset
+            ops[k, 0] = offset
+            if ops.shape[1] == 6:
+                ops[k, 1] = ids.shape[0]
             splits[k] = s
             offset += ids.shape[0]
-        ids = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, np.int64)
-        weights = np.zeros(offset, np.float32)
+        if len(pieces) == 1:
+            ids = pieces[0][1]
+        else:
+            ids = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, np.int64)
+        weights = np.zeros(offset if any(p[2] is not None for p in pieces) else 0, np.float32)
         for k, (_, _, w) in enumerate(pieces):
             if w is not None:
-                weights[ind_ops[k, 0] : ind_ops[k, 0] + w.shape[0]] = w
-        _kernels.assemble(
-            out, num, plan.num_ops, plan.bkt_ops, plan.bounds, splits, ids, weights, ind_ops
-        )
-        for spec, col0 in plan.embeddings:
-            self._named(spec, self._write_embedding, spec, out, col0)
+                weights[ops[k, 0] : ops[k, 0] + w.shape[0]] = w
+        return splits, ids, weights, ops
 
     @staticmethod
     def _named(spec, fn, *args):
@@ -245,32 +315,18 @@ class Batch:
                 raise
             raise type(e)(f"{e} (in column {spec.name!r})") from None
 
-    def _write_embedding(self, spec, out, col0):
-        table = self._tables.get(spec.table_name)
-        if table is None:
-            raise ValueError(
-                f"No embedding table for column {spec.name!r}: call "
-                f"t.set_embedding_table({spec.table_name!r}, array) with a "
-                f"{self._plan.tables[spec.table_name][:2]} float32 array first."
-            )
-        splits, ids, w = self.ids(spec.cat)
-        has_w = w is not None
-        bad = _embedding.combine_embeddings(
-            splits,
-            ids,
-            w if has_w else _NO_WEIGHTS,
-            has_w,
-            table,
-            _embedding.combiner_code(spec.combiner),
-            -1.0 if spec.max_norm is None else spec.max_norm,
-            out,
-            col0,
-        )
-        if bad >= 0:
-            raise ValueError(
-                f"Column {spec.name!r}: id {ids[bad]} is out of range [0, {table.shape[0]}) "
-                "of its embedding table (input_layer raises InvalidArgumentError here)."
-            )
+    def _table_list(self):
+        """The typed list of embedding tables in plan order (cached by the caller)."""
+        if self._table_cache is not None:
+            return self._table_cache
+        for spec, _ in self._plan.embeddings:
+            if spec.table_name not in self._tables:
+                raise ValueError(
+                    f"No embedding table for column {spec.name!r}: call "
+                    f"t.set_embedding_table({spec.table_name!r}, array) with a "
+                    f"{self._plan.tables[spec.table_name][:2]} float32 array first."
+                )
+        return _write.table_list([self._tables[name] for name in self._plan.tables])
 
 
 def _to_float32(x):

@@ -428,3 +428,47 @@ def hash_ints_mod(values, num_buckets, out):
     else:
         for i in prange(n):
             out[i] = np.int64(fingerprint64_int(values[i]) % nb)
+
+
+@njit(cache=True, parallel=True)
+def hash_strings_mod_columns(data, starts, ends, base, col_splits, num_buckets, out):
+    """`hash_strings_mod` for several string columns in one call.
+
+    One call (and at most one parallel region) for every hash-bucket string
+    column of a batch, instead of a call per column.
+
+    Args:
+        data: ``uint8`` buffers of all columns, concatenated.
+        starts, ends: ``int64`` string bounds, columns concatenated; each
+            relative to its column's buffer.
+        base: ``int64[C]`` start of column c's buffer in ``data``.
+        col_splits: ``int64[C + 1]``; column c's strings are items
+            ``col_splits[c]:col_splits[c + 1]``.
+        num_buckets: ``int64[C]`` bucket counts, each ``>= 1``.
+        out: ``int64`` array as long as ``starts``, written in place.
+    """
+    n = starts.shape[0]
+    if n < PARALLEL_MIN_ITEMS:
+        _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, 0, n)
+    else:
+        chunks = (n + _COLUMN_CHUNK - 1) // _COLUMN_CHUNK
+        for k in prange(chunks):
+            lo = k * _COLUMN_CHUNK
+            _hash_columns_range(
+                data, starts, ends, base, col_splits, num_buckets, out, lo, min(n, lo + _COLUMN_CHUNK)
+            )
+
+
+_COLUMN_CHUNK = 4096
+
+
+@njit(cache=True)
+def _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, lo, hi):
+    c = 0
+    while col_splits[c + 1] <= lo:
+        c += 1
+    for i in range(lo, hi):
+        while col_splits[c + 1] <= i:
+            c += 1
+        b = base[c]
+        out[i] = np.int64(fingerprint64(data, b + starts[i], b + ends[i]) % np.uint64(num_buckets[c]))

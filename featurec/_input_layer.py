@@ -341,7 +341,9 @@ class KernelRunner:
     """
 
     def __init__(self, plan):
-        self._plan = dataclasses.replace(plan, embeddings=[])
+        self._plan = dataclasses.replace(
+            plan, embeddings=[], emb_ops=plan.emb_ops[:0], emb_max_norm=plan.emb_max_norm[:0]
+        )
         self._embeddings = [spec for spec, _ in plan.embeddings]
         self._required = list(
             dict.fromkeys((k, spec.name) for spec, _ in plan.outputs for k in _spec.feature_keys(spec))

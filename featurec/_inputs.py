@@ -385,16 +385,11 @@ def strings(values, key, column):
     items = values.tolist()
     joined = _join(items)
     if joined is not None:
-        buf = np.frombuffer(joined, np.uint8)
+        buf = np.frombuffer(joined, np.uint8) if joined else _EMPTY_U8
         # NUL separators give the boundaries, unless a string holds a NUL.
-        nul = np.flatnonzero(buf == 0)
-        if nul.shape[0] == len(items) - 1:
-            starts = np.empty(len(items), np.int64)
-            ends = np.empty(len(items), np.int64)
-            starts[0] = 0
-            starts[1:] = nul + 1
-            ends[:-1] = nul
-            ends[-1] = buf.shape[0]
+        starts = np.empty(len(items), np.int64)
+        ends = np.empty(len(items), np.int64)
+        if _kernels.split_joined(buf, starts, ends):
             return buf, starts, ends
     encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
     try:

@@ -5,12 +5,11 @@ user column: column parameters (boundaries, bucket counts, vocabulary tables,
 output offsets) arrive as arguments. Categorical data flows between kernels as
 CSR: `row_splits` (int64, batch+1) plus per-value arrays.
 
-Kernels that write the output matrix write every element of their slice for
-every row, so the caller can allocate the output with `np.empty`.
+The output matrix itself is written by `featurec._write`.
 
-Loops switch to `prange` above `PARALLEL_MIN_ROWS` rows (row kernels) or
-`PARALLEL_MIN_VALUES` values (per-value hashing): starting a parallel region
-costs more than it saves on small batches, and far more on a busy machine.
+Loops switch to `prange` above `PARALLEL_MIN_VALUES` values: starting a
+parallel region costs more than it saves on small batches, and far more on a
+busy machine.
 """
 
 import math
@@ -20,7 +19,6 @@ from numba import njit, prange
 
 from featurec._hash import fingerprint64, fingerprint64_int, fingerprint_cat64
 
-PARALLEL_MIN_ROWS = 2048
 PARALLEL_MIN_VALUES = 16384
 
 _EMPTY = np.int64(-1)
@@ -51,6 +49,34 @@ def fixed_width_lengths(buf2d):
             k -= 1
         out[i] = k
     return out
+
+
+@njit(cache=True)
+def split_joined(buf, starts, ends):
+    """Bounds of the strings `"\\x00".join` packed into `buf`, in one pass.
+
+    Args:
+        buf: uint8 bytes of `len(starts)` (>= 1) strings joined by NUL.
+        starts, ends: int64 outputs, one per string.
+
+    Returns:
+        False if `buf` holds a different number of NULs (a string contained
+        one); the outputs are then meaningless.
+    """
+    count = starts.shape[0]
+    k = 0
+    starts[0] = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == 0:
+            if k + 1 >= count:
+                return False
+            ends[k] = i
+            k += 1
+            starts[k] = i + 1
+    if k != count - 1:
+        return False
+    ends[k] = buf.shape[0]
+    return True
 
 
 @njit(cache=True)
@@ -353,68 +379,3 @@ def cross_ids(splits, values, offsets, hash_key, num_buckets, out_splits, out):
     else:
         for r in prange(n):
             _cross_row(splits, values, offsets, hash_key, num_buckets, out_splits, out, r)
-
-
-# ---------------------------------------------------------------------------
-# Output assembly: numeric, bucketized and indicator columns in one row pass.
-# ---------------------------------------------------------------------------
-
-
-# Not inlined: slice assignments inside a parallel=True function would each
-# become a parfor (a thread launch per slice); compiled separately they are
-# plain loops.
-@njit(cache=True)
-def _assemble_row(out, r, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops):
-    row = out[r]
-    x = num[r]
-    for k in range(num_ops.shape[0]):
-        src, width, oc = num_ops[k, 0], num_ops[k, 1], num_ops[k, 2]
-        row[oc : oc + width] = x[src : src + width]
-    for k in range(bkt_ops.shape[0]):
-        src, dim, b0 = bkt_ops[k, 0], bkt_ops[k, 1], bkt_ops[k, 2]
-        nb, oc = bkt_ops[k, 3], bkt_ops[k, 4]
-        row[oc : oc + dim * (nb + 1)] = 0.0
-        for j in range(dim):
-            b = _upper_bound(bounds[b0 : b0 + nb], ftz(x[src + j]))
-            row[oc + j * (nb + 1) + b] = 1.0
-    for k in range(ind_ops.shape[0]):
-        off, nb, oc, has_w = ind_ops[k, 0], ind_ops[k, 1], ind_ops[k, 2], ind_ops[k, 3]
-        row[oc : oc + nb] = 0.0
-        for j in range(off + ind_splits[k, r], off + ind_splits[k, r + 1]):
-            i = ind_ids[j]
-            # Ids outside [0, nb) add nothing, as TF's one_hot / sparse_slice.
-            if 0 <= i < nb:
-                if has_w:
-                    row[oc + i] = ftz(row[oc + i] + ind_w[j])
-                else:
-                    row[oc + i] += 1.0
-
-
-@njit(cache=True, parallel=True)
-def assemble(out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops):
-    """Writes every numeric, bucketized and indicator column, row by row.
-
-    One pass over the output keeps each row in cache while all of its columns
-    are written (column-by-column passes would stream the matrix many times).
-
-    Args:
-        out: float32 `[n, W]` output.
-        num: float32 `[n, Wn]` numeric values (normalized) of every source.
-        num_ops: int64 `[K, 3]` (num column, width, out column) per numeric.
-        bkt_ops: int64 `[K, 5]` (num column, dim, bounds offset, n bounds,
-            out column) per bucketized column; one-hot per dimension.
-        bounds: float32 boundaries of all bucketized columns, concatenated.
-        ind_splits: int64 `[K, n+1]` row splits per indicator column.
-        ind_ids: int64 ids of all indicator columns, concatenated.
-        ind_w: float32 weights aligned with `ind_ids` (read when weighted).
-        ind_ops: int64 `[K, 4]` (ids offset, num_buckets, out column,
-            weighted) per indicator column.
-    """
-    n = out.shape[0]
-    args = (num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
-    if n < PARALLEL_MIN_ROWS:
-        for r in range(n):
-            _assemble_row(out, r, *args)
-    else:
-        for r in prange(n):
-            _assemble_row(out, r, *args)

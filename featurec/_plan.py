@@ -11,7 +11,7 @@ import dataclasses
 import numba
 import numpy as np
 
-from featurec import _kernels, _spec
+from featurec import _embedding, _kernels, _spec
 from featurec import normalizers as _normalizers
 
 
@@ -27,11 +27,17 @@ class Plan:
         tables: embedding table name -> (num_buckets, dimension, column names).
         num_specs: distinct numeric specs feeding numeric/bucketized outputs;
             their float32 values are laid side by side in that order.
-        num_ops, bkt_ops, bounds: `_kernels.assemble` parameters.
+        num_ops, bkt_ops, bounds: `_write.write_outputs` parameters.
         ind_specs: indicator specs, in the order of `ind_ops`.
         ind_ops: int64 [K, 4] (ids offset filled per call, num_buckets,
-            out column, weighted) for `_kernels.assemble`.
+            out column, weighted) for `_write.write_outputs`.
         embeddings: list of (embedding spec, start column).
+        emb_ops: int64 [E, 6] (ids offset and count filled per call, table
+            index in `tables` order, combiner code, out column, weighted)
+            for `_write.write_outputs`.
+        emb_max_norm: float32 [E] clip norms (0: none).
+        string_hash_specs: distinct string hash-bucket specs the outputs
+            read, hashed together in one kernel call per batch.
     """
 
     outputs: list
@@ -46,6 +52,9 @@ class Plan:
     ind_specs: list = dataclasses.field(default_factory=list)
     ind_ops: np.ndarray = None
     embeddings: list = dataclasses.field(default_factory=list)
+    emb_ops: np.ndarray = None
+    emb_max_norm: np.ndarray = None
+    string_hash_specs: list = dataclasses.field(default_factory=list)
 
 
 def param_key(spec):
@@ -80,13 +89,34 @@ def build(specs):
             entry[2].append(spec.name)
     plan = Plan(outputs, col, layout, params, tables)
     _fuse(plan)
+    plan.string_hash_specs = _string_hash_specs([spec for spec, _ in outputs])
     return plan
 
 
+def _string_hash_specs(specs):
+    found = {}
+
+    def walk(spec):
+        if isinstance(spec, _spec.HashSpec):
+            if spec.is_string:
+                found.setdefault(id(spec), spec)
+        elif isinstance(spec, (_spec.IndicatorSpec, _spec.EmbeddingSpec, _spec.WeightedSpec)):
+            walk(spec.cat)
+        elif isinstance(spec, _spec.CrossedSpec):
+            for key in spec.keys:
+                if not isinstance(key, str):
+                    walk(key)
+
+    for spec in specs:
+        walk(spec)
+    return list(found.values())
+
+
 def _fuse(plan):
-    """Parameter arrays for the one-pass `_kernels.assemble` kernel."""
+    """Parameter arrays for the one-pass `_write.write_outputs` kernel."""
     num_col = {}
-    num_ops, bkt_ops, bounds, ind_ops = [], [], [], []
+    num_ops, bkt_ops, bounds, ind_ops, emb_ops, emb_max_norm = [], [], [], [], [], []
+    table_index = {name: i for i, name in enumerate(plan.tables)}
 
     def source_col(spec):
         if spec not in num_col:
@@ -108,10 +138,16 @@ def _fuse(plan):
             plan.ind_specs.append(spec)
         else:
             plan.embeddings.append((spec, col0))
+            weighted = isinstance(spec.cat, _spec.WeightedSpec)
+            combiner = _embedding.combiner_code(spec.combiner)
+            emb_ops.append((0, 0, table_index[spec.table_name], combiner, col0, int(weighted)))
+            emb_max_norm.append(0.0 if spec.max_norm is None else spec.max_norm)
     plan.num_ops = np.array(num_ops, np.int64).reshape(-1, 3)
     plan.bkt_ops = np.array(bkt_ops, np.int64).reshape(-1, 5)
     plan.bounds = np.concatenate(bounds) if bounds else np.zeros(0, np.float32)
     plan.ind_ops = np.array(ind_ops, np.int64).reshape(-1, 4)
+    plan.emb_ops = np.array(emb_ops, np.int64).reshape(-1, 6)
+    plan.emb_max_norm = np.array(emb_max_norm, np.float32)
 
 
 def _prepare(spec, params):

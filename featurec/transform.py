@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from featurec import _execute, _plan, _spec
+from featurec import _execute, _plan, _spec, _write
 
 
 def compile(feature_columns):  # noqa: A001 - the public name the design fixes
@@ -62,6 +62,7 @@ class Transform:
     def __init__(self, plan):
         self._plan = plan
         self._tables = {}
+        self._table_list = None  # numba typed list of the tables, built on first use
         self._aliases = {}
         for table, (_, _, names) in plan.tables.items():
             for name in names:
@@ -106,6 +107,7 @@ class Transform:
                 f"Embedding table for {name!r} must have shape {(rows, dim)}, got {arr.shape}."
             )
         self._tables[key] = arr
+        self._table_list = None
 
     def set_embedding_tables(self, tables):
         """Sets several tables: a mapping name -> array (see `set_embedding_table`)."""
@@ -161,7 +163,9 @@ class Transform:
             ValueError / TypeError: a missing or malformed feature, naming the
                 feature and the column; a missing embedding table.
         """
-        batch = _execute.Batch(features, self._plan, self._tables)
+        if self._table_list is None and len(self._tables) == len(self._plan.tables):
+            self._table_list = _write.table_list([self._tables[k] for k in self._plan.tables])
+        batch = _execute.Batch(features, self._plan, self._tables, self._table_list)
         for key, name in self._required:
             batch.raw(key, name)
         shape = (batch.n, self._plan.output_width)

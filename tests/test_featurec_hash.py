@@ -143,6 +143,26 @@ def test_hash_strings_mod_parallel_batch_matches_tf():
     np.testing.assert_array_equal(out, _tf_hash_bucket(strings, 100_003))
 
 
+@given(st.lists(st.tuples(_string_batches, _num_buckets), min_size=1, max_size=4), st.booleans())
+def test_hash_strings_mod_columns_matches_to_hash_bucket_fast(columns, large):
+    # Several columns in one call, each with its own buffer offset and bucket
+    # count; `large` repeats them past the parallel threshold.
+    if large:
+        reps = _hash.PARALLEL_MIN_ITEMS // max(1, sum(len(s) for s, _ in columns)) + 1
+        columns = [(strings * reps, nb) for strings, nb in columns]
+    packed = [_pack(strings) for strings, _ in columns]
+    base = np.cumsum([0] + [d.shape[0] for d, _ in packed[:-1]]).astype(np.int64)
+    col_splits = np.cumsum([0] + [len(s) for s, _ in columns]).astype(np.int64)
+    data = np.concatenate([d for d, _ in packed])
+    starts = np.concatenate([o[:-1] for _, o in packed]).astype(np.int64)
+    ends = np.concatenate([o[1:] for _, o in packed]).astype(np.int64)
+    buckets = np.array([nb for _, nb in columns], np.int64)
+    out = np.full(col_splits[-1], -7, dtype=np.int64)
+    _hash.hash_strings_mod_columns(data, starts, ends, base, col_splits, buckets, out)
+    expected = np.concatenate([_tf_hash_bucket(s, nb) for s, nb in columns])
+    np.testing.assert_array_equal(out, expected)
+
+
 @given(st.lists(_int64s, min_size=1, max_size=40), _num_buckets)
 def test_int_hashing_matches_as_string_then_hash_bucket(values, num_buckets):
     x = np.array(values, dtype=np.int64)

@@ -546,3 +546,61 @@ def test_mixed_columns(data):
 
     tables = {"uid_embedding": np.array([[1, 2], [3, 4], [5, 6]], np.float32)}
     assert_parity(("mixed",), make, feats, tables, exact=False)
+
+
+# ---------------------------------------------------------------------------
+# Large batches: the multi-threaded paths (all string columns hashed in one
+# call, every output column written chunk by chunk on both threads).
+# ---------------------------------------------------------------------------
+
+
+@given(st.data())
+def test_many_string_columns_large_batch(data):
+    from featurec import _hash, _write
+
+    # Above both parallel thresholds: rows for the writer, and hashed items
+    # for the hash kernel (6 strings a row, of which '' ones are dropped).
+    big = max(_write.PARALLEL_MIN_ROWS, _hash.PARALLEL_MIN_ITEMS // 3) + 37
+    n = data.draw(st.sampled_from([big, 1, 5]))
+    pool = np.array(data.draw(st.lists(_string(), min_size=1, max_size=12)) + [""], object)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    as_bytes = data.draw(st.booleans())
+    max_norm = data.draw(st.sampled_from([None, 0.5]))
+
+    def strings(shape):
+        v = rng.choice(pool, size=shape)
+        return np.char.encode(v.astype(str), "utf-8") if as_bytes else v
+
+    feats = {
+        "a": strings((n,)),
+        "b": strings((n, 2)),
+        "c": strings((n, 3)),
+        "ids": rng.integers(0, 6, (n, 2)),
+        "w": rng.uniform(0.1, 2.0, (n, 2)).astype(np.float32),
+        "x": rng.uniform(-5, 300, (n, 1)).astype(np.float32),
+    }
+
+    def make():
+        a = fc.categorical_column_with_hash_bucket("a", 7)
+        b = fc.categorical_column_with_hash_bucket("b", 11)
+        c = fc.categorical_column_with_hash_bucket("c", 5)
+        weighted = fc.weighted_categorical_column(
+            fc.categorical_column_with_identity("ids", 6), "w"
+        )
+        x = fc.numeric_column("x")
+        return [
+            fc.indicator_column(a),
+            fc.embedding_column(b, 3, combiner="mean", max_norm=max_norm),
+            fc.embedding_column(c, 8, combiner="sum"),
+            fc.indicator_column(fc.crossed_column(["a", "b"], 13)),
+            fc.embedding_column(weighted, 2, combiner="sqrtn"),
+            fc.bucketized_column(x, [0.0, 1.0, 10.0, 100.0]),
+            x,
+        ]
+
+    tables = {
+        "b_embedding": _table(11, 3, 3),
+        "c_embedding": _table(5, 8, 8),
+        "ids_weighted_by_w_embedding": _table(6, 2, 2),
+    }
+    assert_parity(("large", max_norm), make, feats, tables, exact=False)

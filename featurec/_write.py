@@ -1,0 +1,173 @@
+"""The output writer: every column of a batch in one pass over row chunks.
+
+Numeric, bucketized, indicator and embedding columns are written chunk of rows
+by chunk of rows in a single kernel call, so
+
+* a large batch starts one parallel region per call, not one per column
+  (waking numba's sleeping worker costs tens of microseconds, which per-column
+  regions paid 15-40 times and which ate the second core's gain), and
+* a chunk of output rows stays in cache while all of its columns are filled.
+
+The kernel is generic: columns arrive as parameter arrays built by
+`featurec._plan` and ids prepared by `featurec._execute`; embedding tables as
+a numba typed list built once per set of tables (`table_list`).
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from featurec._embedding import _combine_rows
+from featurec._kernels import _upper_bound, ftz
+
+# Batches with fewer rows run on one thread. Measured on the issue-4 column set
+# (idle 2-core machine): 2,048 rows 1.3 ms on one thread vs 0.8 ms on two.
+PARALLEL_MIN_ROWS = 1024
+CHUNK_ROWS = 128
+
+_TABLE_TYPE = numba.types.float32[:, ::1]
+
+
+def table_list(tables):
+    """A numba typed list of float32 C-contiguous `[V, D]` tables, in order."""
+    out = numba.typed.List.empty_list(_TABLE_TYPE)
+    for t in tables:
+        out.append(t)
+    return out
+
+
+@njit(cache=True)
+def _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops):
+    # Zero the rows in one contiguous sweep, then scatter: measured 1.3 ms vs
+    # 2.2 ms for 4,096 rows of the issue-4 columns when every one-hot block
+    # was zeroed on its own. Plain loops otherwise: this runs inside a
+    # parallel region, where each slice assignment on `out[r]` would become a
+    # parfor of its own.
+    width = out.shape[1]
+    flat = out.reshape(out.shape[0] * width)
+    flat[lo * width : hi * width] = 0.0
+    for r in range(lo, hi):
+        for k in range(num_ops.shape[0]):
+            src, w, oc = num_ops[k, 0], num_ops[k, 1], num_ops[k, 2]
+            for j in range(w):
+                out[r, oc + j] = num[r, src + j]
+        for k in range(bkt_ops.shape[0]):
+            src, dim, b0 = bkt_ops[k, 0], bkt_ops[k, 1], bkt_ops[k, 2]
+            nb, oc = bkt_ops[k, 3], bkt_ops[k, 4]
+            for j in range(dim):
+                b = _upper_bound(bounds[b0 : b0 + nb], ftz(num[r, src + j]))
+                out[r, oc + j * (nb + 1) + b] = 1.0
+        for k in range(ind_ops.shape[0]):
+            off, nb, oc, has_w = ind_ops[k, 0], ind_ops[k, 1], ind_ops[k, 2], ind_ops[k, 3]
+            for j in range(off + ind_splits[k, r], off + ind_splits[k, r + 1]):
+                i = ind_ids[j]
+                # Ids outside [0, nb) add nothing, as TF's one_hot / sparse_slice.
+                if 0 <= i < nb:
+                    if has_w:
+                        out[r, oc + i] = ftz(out[r, oc + i] + ind_w[j])
+                    else:
+                        out[r, oc + i] += 1.0
+
+
+@njit(cache=True)
+def _write_embedding_rows(lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables, max_len):
+    sel = np.empty(max_len, np.int64)
+    wsel = np.empty(max_len, np.float32)
+    den = np.empty(max_len, np.float32)
+    for e in range(emb_ops.shape[0]):
+        off, nnz, t, combiner, oc, has_w = (
+            emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 4], emb_ops[e, 5]
+        )
+        mn = emb_max_norm[e]
+        clip = mn > 0.0  # False for NaN too.
+        _combine_rows(
+            lo, hi, emb_splits[e], emb_ids[off : off + nnz], emb_w[off : off + nnz],
+            has_w != 0, has_w != 0 and combiner != 0, tables[t], combiner, clip, mn,
+            out, oc, sel, wsel, den,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables):
+    """(column, index into its ids) of the first id past its table, else (-1, -1).
+
+    Also checks the parameter arrays the caller built, so no later index can
+    fall outside an array: a failed check is a caller bug (ValueError).
+    """
+    n1 = emb_splits.shape[1]
+    for e in range(emb_ops.shape[0]):
+        off, nnz, t, combiner, oc, has_w = (
+            emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 4], emb_ops[e, 5]
+        )
+        if off < 0 or nnz < 0 or off + nnz > emb_ids.shape[0] or t < 0 or t >= len(tables):
+            raise ValueError("write_outputs: embedding parameters out of range.")
+        if has_w and off + nnz > emb_w.shape[0]:
+            raise ValueError("write_outputs: embedding weights shorter than ids.")
+        if emb_splits[e, 0] != 0 or emb_splits[e, n1 - 1] != nnz:
+            raise ValueError("write_outputs: embedding row splits do not match ids.")
+        for b in range(n1 - 1):
+            if emb_splits[e, b + 1] < emb_splits[e, b]:
+                raise ValueError("write_outputs: embedding row splits decrease.")
+        vocab = tables[t].shape[0]
+        prune = has_w != 0 and combiner != 0
+        for j in range(nnz):
+            if emb_ids[off + j] >= vocab and not (prune and not emb_w[off + j] > 0.0):
+                return e, j
+    return -1, -1
+
+
+@njit(cache=True, parallel=True)
+def write_outputs(
+    out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops,
+    emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables,
+):  # fmt: skip
+    """Writes every output column of a batch.
+
+    Args:
+        out: float32 `[n, W]` output; every column listed below is written
+            for every row.
+        num: float32 `[n, Wn]` numeric values (normalized) of every source.
+        num_ops: int64 `[K, 3]` (num column, width, out column) per numeric.
+        bkt_ops: int64 `[K, 5]` (num column, dim, bounds offset, n bounds,
+            out column) per bucketized column; one-hot per dimension.
+        bounds: float32 boundaries of all bucketized columns, concatenated.
+        ind_splits: int64 `[K, n+1]` row splits per indicator column.
+        ind_ids: int64 ids of all indicator columns, concatenated.
+        ind_w: float32 weights aligned with `ind_ids` (read when weighted).
+        ind_ops: int64 `[K, 4]` (ids offset, num_buckets, out column,
+            weighted) per indicator column.
+        emb_splits: int64 `[E, n+1]` row splits per embedding column.
+        emb_ids, emb_w: int64 ids and float32 weights of all embedding
+            columns, concatenated (weights read when weighted).
+        emb_ops: int64 `[E, 6]` (ids offset, ids count, table index,
+            combiner code, out column, weighted) per embedding column.
+        emb_max_norm: float32 `[E]` clip norms (`<= 0` or NaN: no clipping).
+        tables: typed list of float32 `[V, D]` tables (`table_list`).
+
+    Returns:
+        (-1, -1) on success; otherwise (embedding column, index into its
+        ids) of the first id past its table, and `out` is left unwritten.
+    """
+    bad_e, bad_j = _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables)
+    if bad_e >= 0:
+        return bad_e, bad_j
+    n = out.shape[0]
+    max_len = 0
+    for e in range(emb_splits.shape[0]):
+        for b in range(n):
+            m = emb_splits[e, b + 1] - emb_splits[e, b]
+            if m > max_len:
+                max_len = m
+    if n < PARALLEL_MIN_ROWS:
+        _write_dense_rows(0, n, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
+        _write_embedding_rows(0, n, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables, max_len)
+    else:
+        chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+        for c in prange(chunks):
+            lo = c * CHUNK_ROWS
+            hi = min(n, lo + CHUNK_ROWS)
+            _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
+            _write_embedding_rows(
+                lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables, max_len
+            )
+    return -1, -1
