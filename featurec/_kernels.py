@@ -336,27 +336,31 @@ def cross_row_splits(splits):
     return out
 
 
-@njit(cache=True, inline="always")
-def _cross_row(splits, values, offsets, hash_key, num_buckets, out_splits, out, r):
+@njit(cache=True)
+def _cross_rows(splits, values, offsets, hash_key, num_buckets, out_splits, out, lo, hi):
     k = splits.shape[0]
-    # np.empty, not np.zeros: in a parallel=True function np.zeros becomes a
-    # parfor of its own, which costs a thread launch per row.
+    # One odometer for the whole range: allocating it per row cost as much
+    # as the hashing.
     pos = np.empty(k, np.int64)
-    for q in range(k):
-        pos[q] = 0
-    for m in range(out_splits[r], out_splits[r + 1]):
-        h = hash_key
+    for r in range(lo, hi):
         for q in range(k):
-            h = fingerprint_cat64(h, values[offsets[q] + splits[q, r] + pos[q]])
-        out[m] = np.int64(h % num_buckets)
-        # Odometer step: the last input varies fastest (itertools.product).
-        q = k - 1
-        while q >= 0:
-            pos[q] += 1
-            if pos[q] < splits[q, r + 1] - splits[q, r]:
-                break
             pos[q] = 0
-            q -= 1
+        for m in range(out_splits[r], out_splits[r + 1]):
+            h = hash_key
+            for q in range(k):
+                h = fingerprint_cat64(h, values[offsets[q] + splits[q, r] + pos[q]])
+            out[m] = np.int64(h % num_buckets)
+            # Odometer step: the last input varies fastest (itertools.product).
+            q = k - 1
+            while q >= 0:
+                pos[q] += 1
+                if pos[q] < splits[q, r + 1] - splits[q, r]:
+                    break
+                pos[q] = 0
+                q -= 1
+
+
+_CROSS_CHUNK_ROWS = 1024
 
 
 @njit(cache=True, parallel=True)
@@ -374,8 +378,12 @@ def cross_ids(splits, values, offsets, hash_key, num_buckets, out_splits, out):
     """
     n = splits.shape[1] - 1
     if out.shape[0] < PARALLEL_MIN_VALUES:
-        for r in range(n):
-            _cross_row(splits, values, offsets, hash_key, num_buckets, out_splits, out, r)
+        _cross_rows(splits, values, offsets, hash_key, num_buckets, out_splits, out, 0, n)
     else:
-        for r in prange(n):
-            _cross_row(splits, values, offsets, hash_key, num_buckets, out_splits, out, r)
+        chunks = (n + _CROSS_CHUNK_ROWS - 1) // _CROSS_CHUNK_ROWS
+        for c in prange(chunks):
+            lo = c * _CROSS_CHUNK_ROWS
+            _cross_rows(
+                splits, values, offsets, hash_key, num_buckets, out_splits, out, lo,
+                min(n, lo + _CROSS_CHUNK_ROWS),
+            )  # fmt: skip

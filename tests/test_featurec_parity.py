@@ -556,11 +556,15 @@ def test_mixed_columns(data):
 
 @given(st.data())
 def test_many_string_columns_large_batch(data):
-    from featurec import _hash, _write
+    from featurec import _hash, _kernels, _write
 
-    # Above both parallel thresholds: rows for the writer, and hashed items
-    # for the hash kernel (6 strings a row, of which '' ones are dropped).
-    big = max(_write.PARALLEL_MIN_ROWS, _hash.PARALLEL_MIN_ITEMS // 3) + 37
+    # Above every parallel threshold: rows for the writer, hashed items for
+    # the hash kernel (6 strings a row, of which '' ones are dropped), and
+    # crossed values (ids x k: 6 a row).
+    big = (
+        max(_write.PARALLEL_MIN_ROWS, _hash.PARALLEL_MIN_ITEMS // 3, _kernels.PARALLEL_MIN_VALUES // 6)
+        + 37
+    )
     n = data.draw(st.sampled_from([big, 1, 5]))
     pool = np.array(data.draw(st.lists(_string(), min_size=1, max_size=12)) + [""], object)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
@@ -576,6 +580,7 @@ def test_many_string_columns_large_batch(data):
         "b": strings((n, 2)),
         "c": strings((n, 3)),
         "ids": rng.integers(0, 6, (n, 2)),
+        "k": rng.integers(0, 10, (n, 3)),
         "w": rng.uniform(0.1, 2.0, (n, 2)).astype(np.float32),
         "x": rng.uniform(-5, 300, (n, 1)).astype(np.float32),
     }
@@ -593,6 +598,7 @@ def test_many_string_columns_large_batch(data):
             fc.embedding_column(b, 3, combiner="mean", max_norm=max_norm),
             fc.embedding_column(c, 8, combiner="sum"),
             fc.indicator_column(fc.crossed_column(["a", "b"], 13)),
+            fc.indicator_column(fc.crossed_column(["ids", "k"], 17)),
             fc.embedding_column(weighted, 2, combiner="sqrtn"),
             fc.bucketized_column(x, [0.0, 1.0, 10.0, 100.0]),
             x,
