@@ -6,8 +6,9 @@
 * `input_layer(features, columns)`: drop-in for the TF function inside a
   `model_fn`, with input_layer's embedding variables.
 * `dataset(ds, columns)`: the transform inside a `tf.data` pipeline.
-* `keras_inputs` / `keras_features` / `keras_features_tf` / `KerasInputLayer`:
-  a Keras model over featurec's output, embeddings as trainable weights.
+* `keras_inputs` / `keras_features` / `keras_dataset` / `keras_features_tf` /
+  `KerasInputLayer`: a Keras model over featurec's output, embeddings as
+  trainable weights (trained by `model.fit` or `kb.model_to_estimator`).
 * `make_parse_example_spec(columns)`, `normalizers`.
 """
 
@@ -22,6 +23,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from featurec import normalizers  # noqa: E402
 from featurec._dataset import dataset  # noqa: E402
+from featurec._dataset import keras_dataset  # noqa: E402
 from featurec._input_layer import DENSE_KEY  # noqa: E402
 from featurec._input_layer import TF_OPS_ONLY_COLLECTION  # noqa: E402
 from featurec._input_layer import input_layer  # noqa: E402
@@ -43,6 +45,7 @@ __all__ = [
     "dataset",
     "input_layer",
     "keras_features",
+    "keras_dataset",
     "keras_features_tf",
     "keras_inputs",
     "make_parse_example_spec",

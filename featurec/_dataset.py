@@ -7,7 +7,7 @@ of inside the step's graph.
 
 import tensorflow as tf
 
-from featurec import _input_layer, _plan, _spec
+from featurec import _input_layer, _keras, _plan, _spec
 from featurec import transform as _transform
 
 
@@ -61,11 +61,7 @@ def dataset(
     )
 
     def transform_features(features):
-        if not isinstance(features, dict):
-            raise TypeError(
-                "featurec.dataset needs elements that are a features dict or a tuple "
-                f"whose first component is one; got {type(features).__name__}."
-            )
+        _check_features(features, "dataset")
         flat, rebuild = _input_layer._flatten_features(features, keys, plan)
         if matrix:
             out = tf.numpy_function(
@@ -90,6 +86,71 @@ def dataset(
                 out[_input_layer.ids_key(spec.name, part)] = tensor
         return out
 
+    return _map_features(dataset, transform_features, num_parallel_calls, prefetch, deterministic)
+
+
+def keras_dataset(
+    dataset,
+    feature_columns,
+    num_parallel_calls=tf.data.AUTOTUNE,
+    prefetch=tf.data.AUTOTUNE,
+    deterministic=None,
+):
+    """Maps a batched dataset's raw features to a Keras model's inputs.
+
+    For a model built on `featurec.keras_inputs(columns)` and
+    `featurec.KerasInputLayer(columns)`: each element's features (the element
+    itself if it is a dict, else its first component; labels pass through)
+    become the dict `featurec.keras_features` returns, computed by the numba
+    kernels on tf.data's threads. The input_fn of `kb.model_to_estimator`
+    (or `model.fit`) can return it directly.
+
+    Args:
+        dataset: a `tf.data.Dataset` of batches (features dict, or tuples
+            whose first component is the features dict).
+        feature_columns: the columns given to `keras_inputs`.
+        num_parallel_calls: batches transformed concurrently.
+        prefetch: batches prepared ahead (None: no prefetch).
+        deterministic: passed to `Dataset.map`.
+
+    Returns:
+        The mapped (and prefetched) `tf.data.Dataset`.
+
+    Raises:
+        ValueError / TypeError: bad columns, or an element without a
+            features dict.
+    """
+    plan = _plan.build(_spec.read_columns(list(feature_columns)))
+    runner = _keras.KerasFeatureRunner(plan)
+    keys = list(
+        dict.fromkeys(k for spec, _ in plan.outputs for k in _spec.feature_keys(spec))
+    )
+    tf_dtypes = [tf.as_dtype(d) for d in runner.dtypes]
+
+    def transform_features(features):
+        _check_features(features, "keras_dataset")
+        flat, rebuild = _input_layer._flatten_features(features, keys, plan)
+        arrays = tf.numpy_function(
+            lambda *a: runner.flat(rebuild(a)), flat, tf_dtypes, name="featurec_keras"
+        )
+        out = {}
+        for name, tensor in zip(runner.names, arrays):
+            tensor.set_shape([None, runner.dense_width] if name == _keras.DENSE_INPUT else [None, None])
+            out[name] = tensor
+        return out
+
+    return _map_features(dataset, transform_features, num_parallel_calls, prefetch, deterministic)
+
+
+def _check_features(features, fn_name):
+    if not isinstance(features, dict):
+        raise TypeError(
+            f"featurec.{fn_name} needs elements that are a features dict or a tuple "
+            f"whose first component is one; got {type(features).__name__}."
+        )
+
+
+def _map_features(dataset, transform_features, num_parallel_calls, prefetch, deterministic):
     def map_element(*element):
         if len(element) == 1:
             return transform_features(element[0])

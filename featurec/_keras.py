@@ -82,16 +82,45 @@ def keras_features(features, feature_columns):
     Returns:
         dict input name -> numpy array.
     """
-    plan = _build_plan(feature_columns)
-    results = _input_layer.KernelRunner(plan)(features)
-    out = {DENSE_INPUT: np.ascontiguousarray(results[0][:, _dense_columns(plan)])}
-    rest = iter(results[1:])
-    for spec, _ in plan.embeddings:
-        splits, ids = next(rest), next(rest)
-        out[ids_input_name(spec.name)] = _pad(splits, ids, -1, np.int64)
-        if _input_layer._weighted(spec):
-            out[weights_input_name(spec.name)] = _pad(splits, next(rest), 0.0, np.float32)
-    return out
+    return KerasFeatureRunner(_build_plan(feature_columns))(features)
+
+
+class KerasFeatureRunner:
+    """Compiled once, turns raw feature batches into `keras_inputs`' dict.
+
+    Attributes:
+        names: the input names, in the order `flat` returns arrays.
+        dtypes: their numpy dtypes.
+        dense_width: width of the `'featurec_dense'` input.
+    """
+
+    def __init__(self, plan):
+        self._plan = plan
+        self._runner = _input_layer.KernelRunner(plan)
+        self._dense_columns = _dense_columns(plan)
+        self.dense_width = len(self._dense_columns)
+        self.names, self.dtypes = [DENSE_INPUT], [np.float32]
+        for spec, _ in plan.embeddings:
+            self.names.append(ids_input_name(spec.name))
+            self.dtypes.append(np.int64)
+            if _input_layer._weighted(spec):
+                self.names.append(weights_input_name(spec.name))
+                self.dtypes.append(np.float32)
+
+    def flat(self, features):
+        """The arrays of `__call__`, as a list in `names` order."""
+        results = self._runner(features)
+        out = [np.ascontiguousarray(results[0][:, self._dense_columns])]
+        rest = iter(results[1:])
+        for spec, _ in self._plan.embeddings:
+            splits, ids = next(rest), next(rest)
+            out.append(_pad(splits, ids, -1, np.int64))
+            if _input_layer._weighted(spec):
+                out.append(_pad(splits, next(rest), 0.0, np.float32))
+        return out
+
+    def __call__(self, features):
+        return dict(zip(self.names, self.flat(features)))
 
 
 def keras_features_tf(features, feature_columns):
@@ -201,12 +230,51 @@ class KerasInputLayer(keras.layers.Layer):
         return ops.concatenate(pieces, axis=1)
 
     def get_config(self):
-        # The columns are Python objects, not JSON: enough for
-        # `keras.models.clone_model` (what model_to_estimator does), not for
-        # saving the model to a file (save the weights instead).
         config = super().get_config()
-        config["feature_columns"] = self._columns
+        config["feature_columns"] = _serialize_columns(self._columns)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["feature_columns"] = _deserialize_columns(config["feature_columns"])
+        return cls(**config)
+
+
+# Columns TF cannot serialize (v1 shared embeddings, Python normalizer_fns)
+# are kept by reference: such a config rebuilds the layer in the process that
+# made it (`clone_model`, `model_to_estimator`), not from a saved file.
+_COLUMNS_BY_REF = {}
+
+
+def _serialize_columns(columns):
+    import tensorflow as tf
+
+    try:
+        return [tf.__internal__.feature_column.serialize_feature_column(c) for c in columns]
+    except (ValueError, TypeError, AttributeError, RuntimeError):
+        key = f"featurec-columns-{id(columns):x}"
+        _COLUMNS_BY_REF[key] = columns
+        return {"columns_ref": key}
+
+
+def _deserialize_columns(value):
+    import tensorflow as tf
+
+    if isinstance(value, dict):
+        if value.get("columns_ref") not in _COLUMNS_BY_REF:
+            raise ValueError(
+                "KerasInputLayer: this config refers to feature columns that TF cannot "
+                "serialize (v1 shared embeddings or Python normalizer functions); it can "
+                "only be rebuilt in the process that created the layer."
+            )
+        return _COLUMNS_BY_REF[value["columns_ref"]]
+    columns = []
+    for c in value:
+        columns.append(
+            tf.__internal__.feature_column.deserialize_feature_column(c) if isinstance(c, dict) else c
+        )
+    return columns
 
 
 def _combine(table, ids, weights, combiner, max_norm):
