@@ -21,11 +21,11 @@ class Batch:
         features: mapping feature key -> raw value.
         plan: the `_plan.Plan`.
         tables: embedding table name -> float32 array.
-        table_list: optional `_write.table_list` of those tables in plan
-            order (callers that run many batches build it once).
+        table_storage: the `_write.TableStorage` those tables live in
+            (needed when the plan has embedding columns).
     """
 
-    def __init__(self, features, plan, tables, table_list=None):
+    def __init__(self, features, plan, tables, table_storage=None):
         if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
             raise TypeError(
                 f"features must be a dict of feature name -> values, got {type(features).__name__}."
@@ -33,7 +33,7 @@ class Batch:
         self._features = features
         self._plan = plan
         self._tables = tables
-        self._table_cache = table_list
+        self._table_storage = table_storage
         self._raw = {}
         self._cache = {}
         self._cat = {}
@@ -227,14 +227,14 @@ class Batch:
             [s.cat for s in plan.ind_specs], plan.ind_specs, plan.ind_ops, n
         )
         emb_specs = [s for s, _ in plan.embeddings]
-        tables = self._table_list() if emb_specs else _write.table_list([])
+        table_buf, table_meta = self._table_arrays() if emb_specs else _write._NO_TABLES
         emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(
             [s.cat for s in emb_specs], emb_specs, plan.emb_ops, n
         )
         bad_e, bad_j = _write.write_outputs(
             out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
             ind_splits, ind_ids, ind_w, ind_ops,
-            emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, tables,
+            emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, table_buf, table_meta,
         )  # fmt: skip
         if bad_e >= 0:
             spec = emb_specs[bad_e]
@@ -315,10 +315,8 @@ class Batch:
                 raise
             raise type(e)(f"{e} (in column {spec.name!r})") from None
 
-    def _table_list(self):
-        """The typed list of embedding tables in plan order (cached by the caller)."""
-        if self._table_cache is not None:
-            return self._table_cache
+    def _table_arrays(self):
+        """(buffer, meta) of the embedding tables, all of which must be set."""
         for spec, _ in self._plan.embeddings:
             if spec.table_name not in self._tables:
                 raise ValueError(
@@ -326,7 +324,7 @@ class Batch:
                     f"t.set_embedding_table({spec.table_name!r}, array) with a "
                     f"{self._plan.tables[spec.table_name][:2]} float32 array first."
                 )
-        return _write.table_list([self._tables[name] for name in self._plan.tables])
+        return self._table_storage.buf, self._table_storage.meta
 
 
 def _to_float32(x):

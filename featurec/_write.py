@@ -10,10 +10,10 @@ by chunk of rows in a single kernel call, so
 
 The kernel is generic: columns arrive as parameter arrays built by
 `featurec._plan` and ids prepared by `featurec._execute`; embedding tables as
-a numba typed list built once per set of tables (`table_list`).
+one float32 buffer holding every table (`TableStorage`), so no typed
+container (whose methods numba compiles afresh in every process) is needed.
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -25,15 +25,41 @@ from featurec._kernels import _upper_bound, ftz
 PARALLEL_MIN_ROWS = 1024
 CHUNK_ROWS = 128
 
-_TABLE_TYPE = numba.types.float32[:, ::1]
+class TableStorage:
+    """Every embedding table of a plan in one float32 buffer.
+
+    Args:
+        shapes: list of (rows, dim), in the plan's table order.
+
+    Attributes:
+        buf: float32 `[sum(rows * dim)]`, allocated on first `view`.
+        meta: int64 `[T, 3]` (offset in `buf`, rows, dim) per table.
+    """
+
+    def __init__(self, shapes):
+        sizes = [r * d for r, d in shapes]
+        offsets = np.cumsum([0] + sizes[:-1]) if sizes else np.zeros(0, np.int64)
+        self.meta = np.array(
+            [(o, r, d) for o, (r, d) in zip(offsets, shapes)], np.int64
+        ).reshape(-1, 3)
+        self._total = int(sum(sizes))
+        self.buf = None
+
+    def view(self, index):
+        """The writable `[rows, dim]` view of table `index` in the buffer."""
+        if self.buf is None:
+            self.buf = np.empty(max(self._total, 1), np.float32)
+        o, r, d = self.meta[index]
+        return self.buf[o : o + r * d].reshape(r, d)
 
 
-def table_list(tables):
-    """A numba typed list of float32 C-contiguous `[V, D]` tables, in order."""
-    out = numba.typed.List.empty_list(_TABLE_TYPE)
-    for t in tables:
-        out.append(t)
-    return out
+_NO_TABLES = (np.zeros(1, np.float32), np.zeros((0, 3), np.int64))
+
+
+@njit(cache=True, inline="always")
+def _table(table_buf, table_meta, t):
+    o, r, d = table_meta[t, 0], table_meta[t, 1], table_meta[t, 2]
+    return table_buf[o : o + r * d].reshape((r, d))
 
 
 @njit(cache=True)
@@ -70,7 +96,9 @@ def _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, in
 
 
 @njit(cache=True)
-def _write_embedding_rows(lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables, max_len):
+def _write_embedding_rows(
+    lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len
+):
     sel = np.empty(max_len, np.int64)
     wsel = np.empty(max_len, np.float32)
     den = np.empty(max_len, np.float32)
@@ -82,13 +110,14 @@ def _write_embedding_rows(lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_
         clip = mn > 0.0  # False for NaN too.
         _combine_rows(
             lo, hi, emb_splits[e], emb_ids[off : off + nnz], emb_w[off : off + nnz],
-            has_w != 0, has_w != 0 and combiner != 0, tables[t], combiner, clip, mn,
+            has_w != 0, has_w != 0 and combiner != 0, _table(table_buf, table_meta, t), combiner,
+            clip, mn,
             out, oc, sel, wsel, den,
         )  # fmt: skip
 
 
 @njit(cache=True)
-def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables):
+def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta):
     """(column, index into its ids) of the first id past its table, else (-1, -1).
 
     Also checks the parameter arrays the caller built, so no later index can
@@ -99,8 +128,11 @@ def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables):
         off, nnz, t, combiner, oc, has_w = (
             emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 4], emb_ops[e, 5]
         )
-        if off < 0 or nnz < 0 or off + nnz > emb_ids.shape[0] or t < 0 or t >= len(tables):
+        if off < 0 or nnz < 0 or off + nnz > emb_ids.shape[0] or t < 0 or t >= table_meta.shape[0]:
             raise ValueError("write_outputs: embedding parameters out of range.")
+        o, rows, dim = table_meta[t, 0], table_meta[t, 1], table_meta[t, 2]
+        if o < 0 or rows < 0 or dim < 0 or o + rows * dim > table_buf.shape[0]:
+            raise ValueError("write_outputs: embedding table outside its buffer.")
         if has_w and off + nnz > emb_w.shape[0]:
             raise ValueError("write_outputs: embedding weights shorter than ids.")
         if emb_splits[e, 0] != 0 or emb_splits[e, n1 - 1] != nnz:
@@ -108,7 +140,7 @@ def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables):
         for b in range(n1 - 1):
             if emb_splits[e, b + 1] < emb_splits[e, b]:
                 raise ValueError("write_outputs: embedding row splits decrease.")
-        vocab = tables[t].shape[0]
+        vocab = rows
         prune = has_w != 0 and combiner != 0
         for j in range(nnz):
             if emb_ids[off + j] >= vocab and not (prune and not emb_w[off + j] > 0.0):
@@ -119,7 +151,7 @@ def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables):
 @njit(cache=True, parallel=True)
 def write_outputs(
     out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops,
-    emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables,
+    emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
 ):  # fmt: skip
     """Writes every output column of a batch.
 
@@ -142,13 +174,13 @@ def write_outputs(
         emb_ops: int64 `[E, 6]` (ids offset, ids count, table index,
             combiner code, out column, weighted) per embedding column.
         emb_max_norm: float32 `[E]` clip norms (`<= 0` or NaN: no clipping).
-        tables: typed list of float32 `[V, D]` tables (`table_list`).
+        table_buf, table_meta: every table in one buffer (`TableStorage`).
 
     Returns:
         (-1, -1) on success; otherwise (embedding column, index into its
         ids) of the first id past its table, and `out` is left unwritten.
     """
-    bad_e, bad_j = _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, tables)
+    bad_e, bad_j = _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta)
     if bad_e >= 0:
         return bad_e, bad_j
     n = out.shape[0]
@@ -160,7 +192,7 @@ def write_outputs(
                 max_len = m
     if n < PARALLEL_MIN_ROWS:
         _write_dense_rows(0, n, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
-        _write_embedding_rows(0, n, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables, max_len)
+        _write_embedding_rows(0, n, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len)
     else:
         chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
         for c in prange(chunks):
@@ -168,6 +200,7 @@ def write_outputs(
             hi = min(n, lo + CHUNK_ROWS)
             _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
             _write_embedding_rows(
-                lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, tables, max_len
-            )
+                lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
+                max_len,
+            )  # fmt: skip
     return -1, -1

@@ -61,8 +61,9 @@ class Transform:
 
     def __init__(self, plan):
         self._plan = plan
-        self._tables = {}
-        self._table_list = None  # numba typed list of the tables, built on first use
+        self._tables = {}  # table name -> view into self._table_storage
+        self._table_storage = _write.TableStorage([(r, d) for r, d, _ in plan.tables.values()])
+        self._table_index = {name: i for i, name in enumerate(plan.tables)}
         self._aliases = {}
         for table, (_, _, names) in plan.tables.items():
             for name in names:
@@ -94,7 +95,7 @@ class Transform:
         Args:
             name: embedding column name, shared collection name, or the
                 `input_layer/<name>/embedding_weights` variable name.
-            table: array-like `[num_buckets, dimension]`, converted to float32.
+            table: array-like `[num_buckets, dimension]`, copied as float32.
 
         Raises:
             ValueError: unknown name or wrong shape.
@@ -106,8 +107,11 @@ class Transform:
             raise ValueError(
                 f"Embedding table for {name!r} must have shape {(rows, dim)}, got {arr.shape}."
             )
-        self._tables[key] = arr
-        self._table_list = None
+        # Copied into the transform's own buffer: later changes to the
+        # caller's array do not leak into results.
+        view = self._table_storage.view(self._table_index[key])
+        view[...] = arr
+        self._tables[key] = view
 
     def set_embedding_tables(self, tables):
         """Sets several tables: a mapping name -> array (see `set_embedding_table`)."""
@@ -163,9 +167,7 @@ class Transform:
             ValueError / TypeError: a missing or malformed feature, naming the
                 feature and the column; a missing embedding table.
         """
-        if self._table_list is None and len(self._tables) == len(self._plan.tables):
-            self._table_list = _write.table_list([self._tables[k] for k in self._plan.tables])
-        batch = _execute.Batch(features, self._plan, self._tables, self._table_list)
+        batch = _execute.Batch(features, self._plan, self._tables, self._table_storage)
         for key, name in self._required:
             batch.raw(key, name)
         shape = (batch.n, self._plan.output_width)

@@ -167,6 +167,16 @@ def test_embedding_table_errors():
     np.testing.assert_array_equal(t({"i": [[1, -5]]}), np.ones((1, 3), f32))
 
 
+def test_embedding_table_is_copied_when_set():
+    t = _t(fc.embedding_column(_IDENT, 3, combiner="sum"))
+    table = np.arange(12, dtype=f32).reshape(4, 3)
+    t.set_embedding_table("i_embedding", table)
+    table[:] = -1.0  # the caller reuses its array: the transform keeps its copy
+    np.testing.assert_array_equal(t({"i": [[2]]}), [[6.0, 7.0, 8.0]])
+    t.set_embedding_table("i_embedding", np.zeros((4, 3)))  # replacing works
+    np.testing.assert_array_equal(t({"i": [[2]]}), [[0.0, 0.0, 0.0]])
+
+
 def test_weighted_id_weight_count_mismatch():
     weighted = fc.indicator_column(fc.weighted_categorical_column(_IDENT, "w"))
     with pytest.raises(ValueError, match="Number of elements in indices"):
