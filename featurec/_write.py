@@ -96,11 +96,24 @@ def _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, in
 
 
 @njit(cache=True)
+def _touch_rows(table, ids, splits, lo, hi):
+    # Independent loads of each looked-up row, so a chunk's cache misses
+    # overlap instead of each waiting behind the combiner's dependent work.
+    acc = np.float32(0.0)
+    vocab = table.shape[0]
+    for j in range(splits[lo], splits[hi]):
+        i = ids[j]
+        if 0 <= i < vocab:
+            acc += table[i, 0]
+    return acc
+
+
+@njit(cache=True)
 def _write_embedding_rows(
     lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len
 ):
     sel = np.empty(max_len, np.int64)
-    wsel = np.empty(max_len, np.float32)
+    wsel = np.empty(max(max_len, 1), np.float32)
     den = np.empty(max_len, np.float32)
     for e in range(emb_ops.shape[0]):
         off, nnz, t, combiner, oc, has_w = (
@@ -108,9 +121,12 @@ def _write_embedding_rows(
         )
         mn = emb_max_norm[e]
         clip = mn > 0.0  # False for NaN too.
+        table = _table(table_buf, table_meta, t)
+        # Stored where the combiner's call can see it, so the loads stay.
+        wsel[0] = _touch_rows(table, emb_ids[off : off + nnz], emb_splits[e], lo, hi)
         _combine_rows(
             lo, hi, emb_splits[e], emb_ids[off : off + nnz], emb_w[off : off + nnz],
-            has_w != 0, has_w != 0 and combiner != 0, _table(table_buf, table_meta, t), combiner,
+            has_w != 0, has_w != 0 and combiner != 0, table, combiner,
             clip, mn,
             out, oc, sel, wsel, den,
         )  # fmt: skip
