@@ -14,6 +14,7 @@ Measures, in one process and on the same graph and input:
 
 Run:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/estimator_overhead.py [--repeats 3]
+        [--only train|predict]
 
 Reference numbers for the original `tf.estimator` on this class of machine
 (issue 2): 1,450 steps/s for the whole call (2,300 steady), 0.46 s fixed cost,
@@ -170,13 +171,24 @@ def bench_predict(model_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=("train", "predict"),
+        help="run only the train() (with its session floor) or the "
+        "predict() measurements",
+    )
     args = parser.parse_args(argv)
+    run_train = args.only in (None, "train")
+    run_predict = args.only in (None, "predict")
     tf.get_logger().setLevel("ERROR")
 
     # Warm-up: first graph builds pay one-off import/JIT costs.
-    bench_session_floor()
-    with tempfile.TemporaryDirectory() as model_dir:
-        Estimator(model_fn, model_dir=model_dir).train(train_input_fn, steps=10)
+    if run_train:
+        bench_session_floor()
+        with tempfile.TemporaryDirectory() as model_dir:
+            Estimator(model_fn, model_dir=model_dir).train(
+                train_input_fn, steps=10
+            )
 
     floors, trains, predicts = [], [], []
     with tempfile.TemporaryDirectory() as predict_dir:
@@ -184,9 +196,11 @@ def main(argv=None):
             train_input_fn, steps=10
         )
         for _ in range(args.repeats):
-            floors.append(bench_session_floor())
-            trains.append(bench_train())
-            predicts.append(bench_predict(predict_dir))
+            if run_train:
+                floors.append(bench_session_floor())
+                trains.append(bench_train())
+            if run_predict:
+                predicts.append(bench_predict(predict_dir))
 
     metrics = {
         "floor": (floors, "steps/s", max),
@@ -235,6 +249,8 @@ def main(argv=None):
     }
     print(f"{args.repeats} repeats: best (median)")
     for key, (values, unit, pick) in metrics.items():
+        if not values:
+            continue
         best, median = pick(values), statistics.median(values)
         note = targets[key](best) if key in targets else ""
         fmt = "{:.3f}" if unit in ("s", "x", "cpu-s") else "{:,.0f}"

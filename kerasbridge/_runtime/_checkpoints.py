@@ -3,6 +3,9 @@
 import os
 
 import tensorflow as tf
+from tensorflow.python.ops import resource_variable_ops
+
+_GraphKeys = tf.compat.v1.GraphKeys
 
 
 def latest_checkpoint(model_dir):
@@ -178,3 +181,104 @@ def _graph_saveables():
         if name not in seen:
             seen.add(name)
             yield name, shape
+
+
+def lean_restore_variables():
+    """The variables the default Saver would restore, if one op can do it.
+
+    The default `Saver` restores `global_variables()` plus the
+    `SAVEABLE_OBJECTS` collection. When that is just resource variables with
+    unique names, whole (not partitioned) and on local devices, one
+    `RestoreV2` op plus an assignment per variable does the same without
+    building the Saver's save ops.
+
+    Returns:
+        The global variables, or None when a real `Saver` is needed (a Saver
+        registered in the graph, custom saveables, partitioned, reference or
+        remote variables, or duplicate names, which the Saver reports).
+    """
+    if tf.compat.v1.get_collection(
+        _GraphKeys.SAVERS
+    ) or tf.compat.v1.get_collection(_GraphKeys.SAVEABLE_OBJECTS):
+        return None
+    variables = tf.compat.v1.global_variables()
+    names = set()
+    for variable in variables:
+        if (
+            not isinstance(
+                variable, resource_variable_ops.BaseResourceVariable
+            )
+            or variable._save_slice_info is not None
+            or tf.DeviceSpec.from_string(variable.device).job is not None
+            or variable.op.name in names
+        ):
+            return None
+        names.add(variable.op.name)
+    return variables
+
+
+def build_restore_op(checkpoint_path, variables):
+    """An op restoring `variables` from `checkpoint_path` by name.
+
+    What the default Saver's restore op does for these variables: read each
+    one's `op.name` key on the CPU and assign it to the variable.
+
+    Args:
+        checkpoint_path: The checkpoint prefix (fixed in the graph).
+        variables: Resource variables, from `lean_restore_variables`.
+
+    Returns:
+        An `Operation`.
+    """
+    with tf.name_scope("restore"):
+        with tf.device("/device:CPU:0"):
+            values = tf.raw_ops.RestoreV2(
+                prefix=tf.constant(os.fspath(checkpoint_path)),
+                tensor_names=tf.constant([v.op.name for v in variables]),
+                shape_and_slices=tf.constant([""] * len(variables)),
+                dtypes=[v.dtype.base_dtype for v in variables],
+            )
+        assigns = []
+        for variable, value in zip(variables, values):
+            with tf.device(variable.device):
+                assigns.append(
+                    tf.raw_ops.AssignVariableOp(
+                        resource=variable.handle, value=value
+                    )
+                )
+        return tf.group(*assigns, name="restore_all")
+
+
+def run_restore(session, restore_op, checkpoint_path):
+    """Runs `restore_op`, failing as `Saver.restore` does.
+
+    Raises:
+        tf.errors.NotFoundError: A variable's key is missing from the
+            checkpoint.
+        tf.errors.InvalidArgumentError: A stored tensor does not fit its
+            variable (e.g. another dtype).
+    """
+    tf.compat.v1.logging.info(
+        "Restoring parameters from %s", os.fspath(checkpoint_path)
+    )
+    try:
+        session.run(restore_op)
+    except tf.errors.NotFoundError as err:
+        raise _restore_error(
+            err, "a Variable name or other graph key that is missing"
+        ) from err
+    except tf.errors.InvalidArgumentError as err:
+        raise _restore_error(
+            err, "a mismatch between the current graph and the graph"
+        ) from err
+
+
+def _restore_error(err, reason):
+    # The message and error class `Saver.restore` raises.
+    message = (
+        f"Restoring from checkpoint failed. This is most likely due to "
+        f"{reason} from the checkpoint. Please ensure that you have not "
+        "altered the graph expected based on the checkpoint. Original "
+        f"error:\n\n{err.message}"
+    )
+    return type(err)(err.node_def, err.op, message)

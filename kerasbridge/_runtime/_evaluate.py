@@ -79,7 +79,9 @@ def evaluate(
             scaffold,
             checkpoint,
             config.evaluation_master,
-            config.session_config,
+            _session.with_pruned_placement(
+                config.session_config, config.evaluation_master
+            ),
             all_hooks,
         ) as session:
             while not session.should_stop():

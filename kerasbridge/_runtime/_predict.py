@@ -25,7 +25,11 @@ def predict(
     """Yields predictions batch by batch or example by example.
 
     A generator: nothing runs until the first `next()`. Each batch costs one
-    `session.run`; single examples are sliced out of the fetched arrays.
+    `session.run` (a direct callable when no hook watches runs, see
+    `_session.fetch_runner`); single examples are sliced out of the fetched
+    arrays. With the Estimator's default session config on a CPU-only local
+    machine, the session places only the ops each run needs
+    (`_session.with_pruned_placement`).
 
     Args:
         model_fn: The user's model function.
@@ -73,11 +77,14 @@ def predict(
             spec.scaffold,
             checkpoint,
             config.master,
-            config.session_config,
+            _session.with_pruned_placement(
+                config.session_config, config.master
+            ),
             all_hooks,
         ) as session:
+            run_batch = _session.fetch_runner(session, predictions, all_hooks)
             while not session.should_stop():
-                batch = session.run(predictions)
+                batch = run_batch()
                 if not yield_single_examples:
                     yield batch
                 elif isinstance(batch, dict):
