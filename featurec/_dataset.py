@@ -105,20 +105,8 @@ def keras_dataset(
     kernels on tf.data's threads. The input_fn of `kb.model_to_estimator`
     (or `model.fit`) can return it directly.
 
-    Args:
-        dataset: a `tf.data.Dataset` of batches (features dict, or tuples
-            whose first component is the features dict).
-        feature_columns: the columns given to `keras_inputs`.
-        num_parallel_calls: batches transformed concurrently.
-        prefetch: batches prepared ahead (None: no prefetch).
-        deterministic: passed to `Dataset.map`.
-
-    Returns:
-        The mapped (and prefetched) `tf.data.Dataset`.
-
-    Raises:
-        ValueError / TypeError: bad columns, or an element without a
-            features dict.
+    Arguments, return value and errors are those of `dataset`, with
+    `feature_columns` the columns given to `keras_inputs`.
     """
     plan = _plan.build(_spec.read_columns(list(feature_columns)))
     runner = _keras.KerasFeatureRunner(plan)

@@ -448,6 +448,16 @@ def hash_strings_mod_columns(data, starts, ends, base, col_splits, num_buckets, 
         out: ``int64`` array as long as ``starts``, written in place.
     """
     n = starts.shape[0]
+    columns = base.shape[0]
+    if (
+        col_splits.shape[0] != columns + 1
+        or num_buckets.shape[0] != columns
+        or col_splits[0] != 0
+        or col_splits[columns] != n
+        or ends.shape[0] != n
+        or out.shape[0] != n
+    ):
+        raise ValueError("hash_strings_mod_columns: inconsistent column layout.")
     if n < PARALLEL_MIN_ITEMS:
         _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, 0, n)
     else:
@@ -464,6 +474,9 @@ _COLUMN_CHUNK = 4096
 
 @njit(cache=True)
 def _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, lo, hi):
+    if lo >= hi:
+        return
+    # The column holding item lo (columns may be empty); lo < col_splits[-1].
     c = 0
     while col_splits[c + 1] <= lo:
         c += 1

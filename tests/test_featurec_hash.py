@@ -163,6 +163,29 @@ def test_hash_strings_mod_columns_matches_to_hash_bucket_fast(columns, large):
     np.testing.assert_array_equal(out, expected)
 
 
+def test_hash_strings_mod_columns_with_empty_columns():
+    # Columns without strings (all values were ignore values) anywhere,
+    # including every column: nothing is read past the layout.
+    data, offsets = _pack([b"ab", b"c"])
+    out = np.full(2, -7, dtype=np.int64)
+    col_splits = np.array([0, 0, 2, 2], np.int64)
+    _hash.hash_strings_mod_columns(
+        data, offsets[:-1], offsets[1:], np.zeros(3, np.int64), col_splits,
+        np.array([3, 5, 7], np.int64), out,
+    )  # fmt: skip
+    np.testing.assert_array_equal(out, _tf_hash_bucket([b"ab", b"c"], 5))
+    none = np.zeros(0, np.int64)
+    _hash.hash_strings_mod_columns(
+        np.zeros(1, np.uint8), none, none, np.zeros(2, np.int64), np.zeros(3, np.int64),
+        np.array([3, 5], np.int64), none.copy(),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="inconsistent"):
+        _hash.hash_strings_mod_columns(
+            data, offsets[:-1], offsets[1:], np.zeros(1, np.int64), np.array([0, 5]),
+            np.array([3], np.int64), out,
+        )  # fmt: skip
+
+
 @given(st.lists(_int64s, min_size=1, max_size=40), _num_buckets)
 def test_int_hashing_matches_as_string_then_hash_bucket(values, num_buckets):
     x = np.array(values, dtype=np.int64)

@@ -51,9 +51,13 @@ def _model(columns):
     return model
 
 
-def _only_output(prediction):
+def _estimator_predictions(est, raw, columns, batch):
+    def input_fn():
+        return featurec.keras_dataset(tf.data.Dataset.from_tensor_slices(raw).batch(batch), columns)
+
     # Keyed by the output layer's name, which depends on models built earlier.
-    return next(iter(prediction.values())) if isinstance(prediction, dict) else prediction
+    batches = est.predict(input_fn, yield_single_examples=False)
+    return np.concatenate([next(iter(p.values())) if isinstance(p, dict) else p for p in batches])
 
 
 @pytest.fixture(scope="module")
@@ -94,15 +98,7 @@ def test_model_to_estimator_trains_embedding_tables_on_raw_features(trained):
 def test_estimator_predict_equals_the_keras_model_with_its_weights(trained):
     columns, model, est, _, _, _ = trained
     raw, _ = _raw(40, 5)
-    got = np.concatenate(
-        [
-            _only_output(p)
-            for p in est.predict(
-                lambda: featurec.keras_dataset(tf.data.Dataset.from_tensor_slices(raw).batch(16), columns),
-                yield_single_examples=False,
-            )
-        ]
-    )
+    got = _estimator_predictions(est, raw, columns, 16)
     kb.estimator_weights_to_keras(est, model)
     want = model.predict(featurec.keras_features(raw, columns), verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -124,15 +120,7 @@ def test_export_serves_raw_features(trained, tmp_path):
 
     path = est.export_saved_model(str(tmp_path), serving_input_receiver_fn)
     raw, _ = _raw(24, 9)
-    expected = np.concatenate(
-        [
-            _only_output(p)
-            for p in est.predict(
-                lambda: featurec.keras_dataset(tf.data.Dataset.from_tensor_slices(raw).batch(24), columns),
-                yield_single_examples=False,
-            )
-        ]
-    )
+    expected = _estimator_predictions(est, raw, columns, 24)
     serve = tf.saved_model.load(path).signatures["serving_default"]
     out = serve(**{k: tf.constant(v) for k, v in raw.items()})
     (value,) = out.values()
