@@ -246,7 +246,8 @@ class Batch:
             )
 
     def _hash_string_columns(self):
-        """Hashes every string hash-bucket column of the batch in one kernel call.
+        """Hashes every string hash-bucket column of the batch in one or two
+        kernel calls (numpy `S` arrays read in place; other strings packed).
 
         Fills the ids cache; columns whose input is not strings are left to
         `ids`, which raises the dtype error.
@@ -254,14 +255,47 @@ class Batch:
         specs = self._plan.string_hash_specs
         if len(specs) < 2:
             return
-        todo = []
+        fixed, packed = [], []
         for spec in specs:
-            if id(spec) not in self._cache:
-                cv = self._named(spec, self.cat_values, spec.key, spec.name, "str", True)
-                if cv.kind == "str":
-                    todo.append((spec, cv))
-        if not todo:
-            return
+            if id(spec) in self._cache:
+                continue
+            c = self._named(spec, self.raw, spec.key, spec.name)
+            if c[0] == "dense" and c[1].dtype.kind == "S" and c[1].ndim in (1, 2) and c[1].dtype.itemsize:
+                fixed.append((spec, c[1]))
+                continue
+            cv = self._named(spec, self.cat_values, spec.key, spec.name, "str", True)
+            if cv.kind == "str":
+                packed.append((spec, cv))
+        if fixed:
+            self._hash_fixed_width(fixed)
+        if packed:
+            self._hash_packed(packed)
+
+    def _hash_fixed_width(self, fixed):
+        arrays = [np.ascontiguousarray(arr) for _, arr in fixed]
+        counts = np.array([a.size for a in arrays], np.int64)
+        widths = np.array([a.dtype.itemsize for a in arrays], np.int64)
+        base = np.zeros(len(arrays), np.int64)
+        np.cumsum((counts * widths)[:-1], out=base[1:])
+        col_splits = np.zeros(len(arrays) + 1, np.int64)
+        np.cumsum(counts, out=col_splits[1:])
+        data = np.concatenate([a.view(np.uint8).reshape(-1) for a in arrays])
+        buckets = np.array([spec.num_buckets for spec, _ in fixed], np.int64)
+        out = np.empty(col_splits[-1], np.int64)
+        _hash.hash_fixed_width_mod_columns(data, base, widths, col_splits, buckets, out)
+        for k, (spec, arr) in enumerate(fixed):
+            ids = out[col_splits[k] : col_splits[k + 1]]
+            n = arr.shape[0]
+            per_row = arr.shape[1] if arr.ndim == 2 else 1
+            splits = _inputs.strided(n, per_row) if per_row else np.zeros(n + 1, np.int64)
+            if ids.shape[0] and ids.min() < 0:
+                # Empty strings are TF's ignore value: drop them, as the
+                # dense-to-sparse conversion does.
+                splits, kept = _kernels.compact(splits, ids >= 0)
+                ids = ids[kept]
+            self._cache[id(spec)] = (splits, ids, None)
+
+    def _hash_packed(self, todo):
         sizes = np.array([cv.buf.shape[0] for _, cv in todo], np.int64)
         counts = np.array([cv.starts.shape[0] for _, cv in todo], np.int64)
         base = np.zeros(len(todo), np.int64)

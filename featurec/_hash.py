@@ -485,3 +485,69 @@ def _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, 
             c += 1
         b = base[c]
         out[i] = np.int64(fingerprint64(data, b + starts[i], b + ends[i]) % np.uint64(num_buckets[c]))
+
+
+@njit(cache=True, parallel=True)
+def hash_fixed_width_mod_columns(data, base, widths, col_splits, num_buckets, out):
+    """`hash_strings_mod_columns` for numpy `S` arrays read in place.
+
+    Item i of column c is the `widths[c]`-byte slot
+    ``base[c] + (i - col_splits[c]) * widths[c]`` of ``data`` without its
+    trailing NUL bytes (numpy's `S` semantics). An empty string, TF's ignore
+    value for string input, gets id -1.
+
+    Args:
+        data: ``uint8`` bytes of every column's array, concatenated.
+        base: ``int64[C]`` start of column c in ``data``.
+        widths: ``int64[C]`` item size of column c (>= 1).
+        col_splits: ``int64[C + 1]`` item ranges per column.
+        num_buckets: ``int64[C]`` bucket counts, each ``>= 1``.
+        out: ``int64`` ids, one per item, written in place.
+
+    Raises:
+        ValueError: a layout that does not fit ``data`` (a caller bug).
+    """
+    columns = base.shape[0]
+    n = out.shape[0]
+    if (
+        col_splits.shape[0] != columns + 1
+        or widths.shape[0] != columns
+        or num_buckets.shape[0] != columns
+        or col_splits[0] != 0
+        or col_splits[columns] != n
+    ):
+        raise ValueError("hash_fixed_width_mod_columns: inconsistent column layout.")
+    for c in range(columns):
+        count = col_splits[c + 1] - col_splits[c]
+        if count < 0 or widths[c] < 1 or base[c] < 0 or base[c] + count * widths[c] > data.shape[0]:
+            raise ValueError("hash_fixed_width_mod_columns: a column falls outside data.")
+    if n < PARALLEL_MIN_ITEMS:
+        _hash_fixed_range(data, base, widths, col_splits, num_buckets, out, 0, n)
+    else:
+        chunks = (n + _COLUMN_CHUNK - 1) // _COLUMN_CHUNK
+        for k in prange(chunks):
+            lo = k * _COLUMN_CHUNK
+            _hash_fixed_range(
+                data, base, widths, col_splits, num_buckets, out, lo, min(n, lo + _COLUMN_CHUNK)
+            )
+
+
+@njit(cache=True)
+def _hash_fixed_range(data, base, widths, col_splits, num_buckets, out, lo, hi):
+    if lo >= hi:
+        return
+    c = 0
+    while col_splits[c + 1] <= lo:
+        c += 1
+    for i in range(lo, hi):
+        while col_splits[c + 1] <= i:
+            c += 1
+        w = widths[c]
+        start = base[c] + (i - col_splits[c]) * w
+        end = start + w
+        while end > start and data[end - 1] == 0:
+            end -= 1
+        if end == start:
+            out[i] = -1
+        else:
+            out[i] = np.int64(fingerprint64(data, start, end) % np.uint64(num_buckets[c]))

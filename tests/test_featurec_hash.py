@@ -163,6 +163,34 @@ def test_hash_strings_mod_columns_matches_to_hash_bucket_fast(columns, large):
     np.testing.assert_array_equal(out, expected)
 
 
+@given(
+    st.lists(st.tuples(st.lists(_byte_strings, min_size=0, max_size=30), _num_buckets), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_hash_fixed_width_mod_columns_matches_to_hash_bucket_fast(columns, large):
+    # numpy S arrays read in place: trailing NULs are not part of a string
+    # (numpy's semantics) and empty strings get -1.
+    if large:
+        reps = _hash.PARALLEL_MIN_ITEMS // max(1, sum(len(s) for s, _ in columns)) + 1
+        columns = [(strings * reps, nb) for strings, nb in columns]
+    arrays = [np.array(strings, dtype="S") if strings else np.zeros(0, "S3") for strings, _ in columns]
+    arrays = [a if a.dtype.itemsize else a.astype("S1") for a in arrays]
+    counts = np.array([a.size for a in arrays], np.int64)
+    widths = np.array([a.dtype.itemsize for a in arrays], np.int64)
+    base = np.cumsum([0] + [a.nbytes for a in arrays[:-1]]).astype(np.int64)
+    col_splits = np.cumsum([0] + counts.tolist()).astype(np.int64)
+    data = np.concatenate([a.view(np.uint8).reshape(-1) for a in arrays])
+    out = np.full(col_splits[-1], -7, dtype=np.int64)
+    buckets = np.array([nb for _, nb in columns], np.int64)
+    _hash.hash_fixed_width_mod_columns(data, base, widths, col_splits, buckets, out)
+    for k, a in enumerate(arrays):
+        values = a.tolist()  # numpy strips the trailing NULs here too
+        got = out[col_splits[k] : col_splits[k + 1]]
+        expected = _tf_hash_bucket(values, int(buckets[k])) if values else np.zeros(0, np.int64)
+        expected = np.where([len(v) == 0 for v in values], -1, expected) if values else expected
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_hash_strings_mod_columns_with_empty_columns():
     # Columns without strings (all values were ignore values) anywhere,
     # including every column: nothing is read past the layout.

@@ -581,9 +581,14 @@ def test_many_string_columns_large_batch(data):
         "c": strings((n, 3)),
         "ids": rng.integers(0, 6, (n, 2)),
         "k": rng.integers(0, 10, (n, 3)),
+        "d": strings((n, 2)),
         "w": rng.uniform(0.1, 2.0, (n, 2)).astype(np.float32),
         "x": rng.uniform(-5, 300, (n, 1)).astype(np.float32),
     }
+    # One weight per non-empty string ('' ids are dropped, 0 weights too).
+    feats["dw"] = np.where(
+        feats["d"] == (b"" if as_bytes else ""), 0.0, rng.uniform(0.5, 2.0, (n, 2))
+    ).astype(np.float32)
 
     def make():
         a = fc.categorical_column_with_hash_bucket("a", 7)
@@ -599,6 +604,9 @@ def test_many_string_columns_large_batch(data):
             fc.embedding_column(c, 8, combiner="sum"),
             fc.indicator_column(fc.crossed_column(["a", "b"], 13)),
             fc.indicator_column(fc.crossed_column(["ids", "k"], 17)),
+            fc.indicator_column(
+                fc.weighted_categorical_column(fc.categorical_column_with_hash_bucket("d", 9), "dw")
+            ),
             fc.embedding_column(weighted, 2, combiner="sqrtn"),
             fc.bucketized_column(x, [0.0, 1.0, 10.0, 100.0]),
             x,
