@@ -209,6 +209,9 @@ _COLUMNS = [
     _NUM,
     fc.bucketized_column(_NUM, [0.0, 1.0]),
     fc.indicator_column(_HASH),
+    # A second string hash column: the batch then hashes its string columns
+    # together (numpy S arrays in place).
+    fc.indicator_column(fc.categorical_column_with_hash_bucket("t", 5)),
     fc.indicator_column(_IDENT),
     fc.indicator_column(_INT_VOCAB),
     fc.indicator_column(fc.crossed_column(["s", _IDENT], 7)),
@@ -234,10 +237,11 @@ _good = {
     "s": np.array([["a"], ["b"]], object),
     "i": np.array([[1], [3]]),
     "v": np.array([[2], [9]]),
+    "t": np.array([b"x", b"\xc3\xa9"]),
 }
 
 
-@given(st.dictionaries(st.sampled_from(["n", "s", "i", "v"]), _value, max_size=4))
+@given(st.dictionaries(st.sampled_from(["n", "s", "i", "v", "t"]), _value, max_size=5))
 def test_malformed_inputs_raise_cleanly_or_match_input_layer(bad):
     features = {**_good, **bad}
     try:
