@@ -220,6 +220,7 @@ class Batch:
         """
         plan = self._plan
         n = out.shape[0]
+        _write.notice_cold_cache()
         self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
         num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)

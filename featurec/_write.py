@@ -14,6 +14,9 @@ one float32 buffer holding every table (`TableStorage`), so no typed
 container (whose methods numba compiles afresh in every process) is needed.
 """
 
+import logging
+import os
+
 import numpy as np
 from numba import njit, prange
 
@@ -24,6 +27,39 @@ from featurec._kernels import _upper_bound, ftz
 # (idle 2-core machine): 2,048 rows 1.3 ms on one thread vs 0.8 ms on two.
 PARALLEL_MIN_ROWS = 1024
 CHUNK_ROWS = 128
+
+_cold_cache_checked = False
+
+
+def notice_cold_cache():
+    """Logs once per process when the kernels are not in numba's cache yet.
+
+    The first call on a machine compiles every kernel (about 20 s on 2 cores)
+    with no output of its own; later processes load them in ~0.3 s.
+    """
+    global _cold_cache_checked
+    if _cold_cache_checked:
+        return
+    _cold_cache_checked = True
+    where = _kernel_cache_missing()
+    if where is not None:
+        logging.getLogger("featurec").warning(
+            "featurec: compiling its numba kernels for first use (about 20 s on 2 cores); "
+            "they are cached in %s for later runs.",
+            where,
+        )
+
+
+def _kernel_cache_missing():
+    """The cache directory if the writer kernel has no cache index there yet."""
+    try:  # numba internals: without them, no notice (never an error)
+        cache = write_outputs._cache
+        index = cache._cache_file._index_path
+        where = cache.cache_path
+    except AttributeError:
+        return None
+    return None if os.path.exists(index) else where
+
 
 class TableStorage:
     """Every embedding table of a plan in one float32 buffer.

@@ -254,3 +254,25 @@ def test_malformed_inputs_raise_cleanly_or_match_input_layer(bad):
     except Exception:  # TF rejects forms featurec accepts (e.g. ragged lists)
         return
     np.testing.assert_array_equal(got, expected)
+
+
+def test_first_use_compile_is_announced_once(monkeypatch, caplog):
+    from featurec import _write
+
+    monkeypatch.setattr(_write, "_cold_cache_checked", False)
+    monkeypatch.setattr(_write, "_kernel_cache_missing", lambda: "/some/cache")
+    with caplog.at_level("WARNING", logger="featurec"):
+        _write.notice_cold_cache()
+        _write.notice_cold_cache()
+    notes = [r.getMessage() for r in caplog.records if r.name == "featurec"]
+    assert len(notes) == 1 and "compiling its numba kernels" in notes[0]
+
+
+def test_warm_cache_is_not_announced(monkeypatch, caplog):
+    from featurec import _write
+
+    monkeypatch.setattr(_write, "_cold_cache_checked", False)
+    monkeypatch.setattr(_write, "_kernel_cache_missing", lambda: None)
+    with caplog.at_level("WARNING", logger="featurec"):
+        _T({**_good})
+    assert not [r for r in caplog.records if r.name == "featurec"]
