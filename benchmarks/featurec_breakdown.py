@@ -3,9 +3,8 @@
 Runs the Criteo-like column set of `featurec_vs_feature_column.py` over 16
 distinct batches (so embedding rows are not all in cache) and times each
 kernel stage with perf_counter wrappers: the writer (`_write.write_outputs`),
-hashing the string columns (`_hash.hash_fixed_width_mod_columns` for numpy
-`S` arrays, `hash_strings_mod_columns` for the rest) and its Python
-preparation, crosses. Prints the best of 5 passes, in ms per call.
+hashing every string column (`_hash.hash_string_columns_mod`: numpy `S`
+arrays in place, other strings packed) and its Python preparation, crosses. Prints the best of 5 passes, in ms per call.
 
 Run:
     OMP_WAIT_POLICY=PASSIVE TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/featurec_breakdown.py [--batch 4096] [--object]
@@ -27,8 +26,7 @@ from featurec import _execute, _hash, _kernels, _write  # noqa: E402
 
 _STAGES = [
     (_write, "write_outputs", "writer (all output columns)"),
-    (_hash, "hash_fixed_width_mod_columns", "hash kernel (S-array string columns)"),
-    (_hash, "hash_strings_mod_columns", "hash kernel (other string columns)"),
+    (_hash, "hash_string_columns_mod", "hash kernel (all string columns)"),
     (_kernels, "cross_ids", "cross kernel"),
     (_kernels, "fingerprint_strs", "raw cross-key fingerprints"),
 ]

@@ -247,8 +247,8 @@ class Batch:
             )
 
     def _hash_string_columns(self):
-        """Hashes every string hash-bucket column of the batch in one or two
-        kernel calls (numpy `S` arrays read in place; other strings packed).
+        """Hashes every string hash-bucket column of the batch in one kernel
+        call: numpy `S` arrays read in place, other strings packed.
 
         Fills the ids cache; columns whose input is not strings are left to
         `ids`, which raises the dtype error.
@@ -256,36 +256,43 @@ class Batch:
         specs = self._plan.string_hash_specs
         if len(specs) < 2:
             return
-        fixed, packed = [], []
+        todo = []  # (spec, fixed-width S array or None, packed CatValues or None)
         for spec in specs:
             if id(spec) in self._cache:
                 continue
             c = self._named(spec, self.raw, spec.key, spec.name)
-            if c[0] == "dense" and c[1].dtype.kind == "S" and c[1].ndim in (1, 2) and c[1].dtype.itemsize:
-                fixed.append((spec, c[1]))
+            arr = c[1] if c[0] == "dense" else None
+            if arr is not None and arr.dtype.kind == "S" and arr.ndim in (1, 2) and arr.dtype.itemsize:
+                todo.append((spec, np.ascontiguousarray(arr), None))
                 continue
             cv = self._named(spec, self.cat_values, spec.key, spec.name, "str", True)
             if cv.kind == "str":
-                packed.append((spec, cv))
-        if fixed:
-            self._hash_fixed_width(fixed)
-        if packed:
-            self._hash_packed(packed)
-
-    def _hash_fixed_width(self, fixed):
-        arrays = [np.ascontiguousarray(arr) for _, arr in fixed]
-        counts = np.array([a.size for a in arrays], np.int64)
-        widths = np.array([a.dtype.itemsize for a in arrays], np.int64)
-        base = np.zeros(len(arrays), np.int64)
-        np.cumsum((counts * widths)[:-1], out=base[1:])
-        col_splits = np.zeros(len(arrays) + 1, np.int64)
+                todo.append((spec, None, cv))
+        if not todo:
+            return
+        buffers = [cv.buf if arr is None else arr.view(np.uint8).reshape(-1) for _, arr, cv in todo]
+        counts = np.array([cv.starts.shape[0] if arr is None else arr.size for _, arr, cv in todo], np.int64)
+        widths = np.array([0 if arr is None else arr.dtype.itemsize for _, arr, _ in todo], np.int64)
+        base = np.zeros(len(todo), np.int64)
+        np.cumsum([b.shape[0] for b in buffers[:-1]], out=base[1:])
+        col_splits = np.zeros(len(todo) + 1, np.int64)
         np.cumsum(counts, out=col_splits[1:])
-        data = np.concatenate([a.view(np.uint8).reshape(-1) for a in arrays])
-        buckets = np.array([spec.num_buckets for spec, _ in fixed], np.int64)
+        starts = np.empty(col_splits[-1], np.int64)
+        ends = np.empty(col_splits[-1], np.int64)
+        for k, (_, arr, cv) in enumerate(todo):
+            if arr is None:
+                starts[col_splits[k] : col_splits[k + 1]] = cv.starts
+                ends[col_splits[k] : col_splits[k + 1]] = cv.ends
+        buckets = np.array([spec.num_buckets for spec, _, _ in todo], np.int64)
         out = np.empty(col_splits[-1], np.int64)
-        _hash.hash_fixed_width_mod_columns(data, base, widths, col_splits, buckets, out)
-        for k, (spec, arr) in enumerate(fixed):
+        _hash.hash_string_columns_mod(
+            np.concatenate(buffers), starts, ends, base, widths, col_splits, buckets, out
+        )
+        for k, (spec, arr, cv) in enumerate(todo):
             ids = out[col_splits[k] : col_splits[k + 1]]
+            if arr is None:
+                self._cache[id(spec)] = (cv.row_splits, ids, None)
+                continue
             n = arr.shape[0]
             per_row = arr.shape[1] if arr.ndim == 2 else 1
             splits = _inputs.strided(n, per_row) if per_row else np.zeros(n + 1, np.int64)
@@ -295,22 +302,6 @@ class Batch:
                 splits, kept = _kernels.compact(splits, ids >= 0)
                 ids = ids[kept]
             self._cache[id(spec)] = (splits, ids, None)
-
-    def _hash_packed(self, todo):
-        sizes = np.array([cv.buf.shape[0] for _, cv in todo], np.int64)
-        counts = np.array([cv.starts.shape[0] for _, cv in todo], np.int64)
-        base = np.zeros(len(todo), np.int64)
-        np.cumsum(sizes[:-1], out=base[1:])
-        col_splits = np.zeros(len(todo) + 1, np.int64)
-        np.cumsum(counts, out=col_splits[1:])
-        data = np.concatenate([cv.buf for _, cv in todo])
-        starts = np.concatenate([cv.starts for _, cv in todo])
-        ends = np.concatenate([cv.ends for _, cv in todo])
-        buckets = np.array([spec.num_buckets for spec, _ in todo], np.int64)
-        out = np.empty(col_splits[-1], np.int64)
-        _hash.hash_strings_mod_columns(data, starts, ends, base, col_splits, buckets, out)
-        for k, (spec, cv) in enumerate(todo):
-            self._cache[id(spec)] = (cv.row_splits, out[col_splits[k] : col_splits[k + 1]], None)
 
     def _concat_ids(self, cats, specs, ops, n):
         """Ids of several categorical specs side by side, for `write_outputs`.

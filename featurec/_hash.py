@@ -431,81 +431,32 @@ def hash_ints_mod(values, num_buckets, out):
 
 
 @njit(cache=True, parallel=True)
-def hash_strings_mod_columns(data, starts, ends, base, col_splits, num_buckets, out):
+def hash_string_columns_mod(data, starts, ends, base, widths, col_splits, num_buckets, out):
     """`hash_strings_mod` for several string columns in one call.
 
     One call (and at most one parallel region) for every hash-bucket string
-    column of a batch, instead of a call per column.
+    column of a batch. A column is either
+
+    * packed (``widths[c] == 0``): item i is
+      ``data[base[c] + starts[i] : base[c] + ends[i]]``, hashed as is; or
+    * a numpy ``S`` array read in place (``widths[c] >= 1``): item i is the
+      ``widths[c]``-byte slot ``base[c] + (i - col_splits[c]) * widths[c]``
+      without its trailing NUL bytes (numpy's semantics); an empty string,
+      TF's ignore value, gets id -1. ``starts``/``ends`` are not read.
 
     Args:
-        data: ``uint8`` buffers of all columns, concatenated.
-        starts, ends: ``int64`` string bounds, columns concatenated; each
-            relative to its column's buffer.
-        base: ``int64[C]`` start of column c's buffer in ``data``.
-        col_splits: ``int64[C + 1]``; column c's strings are items
+        data: ``uint8`` bytes of every column, concatenated.
+        starts, ends: ``int64[n]`` bounds of packed items (relative to
+            their column's ``base``).
+        base: ``int64[C]`` start of column c in ``data``.
+        widths: ``int64[C]`` item size of a fixed-width column, 0 if packed.
+        col_splits: ``int64[C + 1]``; column c's items are
             ``col_splits[c]:col_splits[c + 1]``.
         num_buckets: ``int64[C]`` bucket counts, each ``>= 1``.
-        out: ``int64`` array as long as ``starts``, written in place.
-    """
-    n = starts.shape[0]
-    columns = base.shape[0]
-    if (
-        col_splits.shape[0] != columns + 1
-        or num_buckets.shape[0] != columns
-        or col_splits[0] != 0
-        or col_splits[columns] != n
-        or ends.shape[0] != n
-        or out.shape[0] != n
-    ):
-        raise ValueError("hash_strings_mod_columns: inconsistent column layout.")
-    if n < PARALLEL_MIN_ITEMS:
-        _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, 0, n)
-    else:
-        chunks = (n + _COLUMN_CHUNK - 1) // _COLUMN_CHUNK
-        for k in prange(chunks):
-            lo = k * _COLUMN_CHUNK
-            _hash_columns_range(
-                data, starts, ends, base, col_splits, num_buckets, out, lo, min(n, lo + _COLUMN_CHUNK)
-            )
-
-
-_COLUMN_CHUNK = 4096
-
-
-@njit(cache=True)
-def _hash_columns_range(data, starts, ends, base, col_splits, num_buckets, out, lo, hi):
-    if lo >= hi:
-        return
-    # The column holding item lo (columns may be empty); lo < col_splits[-1].
-    c = 0
-    while col_splits[c + 1] <= lo:
-        c += 1
-    for i in range(lo, hi):
-        while col_splits[c + 1] <= i:
-            c += 1
-        b = base[c]
-        out[i] = np.int64(fingerprint64(data, b + starts[i], b + ends[i]) % np.uint64(num_buckets[c]))
-
-
-@njit(cache=True, parallel=True)
-def hash_fixed_width_mod_columns(data, base, widths, col_splits, num_buckets, out):
-    """`hash_strings_mod_columns` for numpy `S` arrays read in place.
-
-    Item i of column c is the `widths[c]`-byte slot
-    ``base[c] + (i - col_splits[c]) * widths[c]`` of ``data`` without its
-    trailing NUL bytes (numpy's `S` semantics). An empty string, TF's ignore
-    value for string input, gets id -1.
-
-    Args:
-        data: ``uint8`` bytes of every column's array, concatenated.
-        base: ``int64[C]`` start of column c in ``data``.
-        widths: ``int64[C]`` item size of column c (>= 1).
-        col_splits: ``int64[C + 1]`` item ranges per column.
-        num_buckets: ``int64[C]`` bucket counts, each ``>= 1``.
-        out: ``int64`` ids, one per item, written in place.
+        out: ``int64[n]`` ids, written in place.
 
     Raises:
-        ValueError: a layout that does not fit ``data`` (a caller bug).
+        ValueError: a layout that does not fit the arrays (a caller bug).
     """
     columns = base.shape[0]
     n = out.shape[0]
@@ -515,27 +466,34 @@ def hash_fixed_width_mod_columns(data, base, widths, col_splits, num_buckets, ou
         or num_buckets.shape[0] != columns
         or col_splits[0] != 0
         or col_splits[columns] != n
+        or starts.shape[0] != n
+        or ends.shape[0] != n
     ):
-        raise ValueError("hash_fixed_width_mod_columns: inconsistent column layout.")
+        raise ValueError("hash_string_columns_mod: inconsistent column layout.")
     for c in range(columns):
         count = col_splits[c + 1] - col_splits[c]
-        if count < 0 or widths[c] < 1 or base[c] < 0 or base[c] + count * widths[c] > data.shape[0]:
-            raise ValueError("hash_fixed_width_mod_columns: a column falls outside data.")
+        if count < 0 or widths[c] < 0 or base[c] < 0 or base[c] + count * widths[c] > data.shape[0]:
+            raise ValueError("hash_string_columns_mod: a column falls outside data.")
     if n < PARALLEL_MIN_ITEMS:
-        _hash_fixed_range(data, base, widths, col_splits, num_buckets, out, 0, n)
+        _hash_columns_range(data, starts, ends, base, widths, col_splits, num_buckets, out, 0, n)
     else:
         chunks = (n + _COLUMN_CHUNK - 1) // _COLUMN_CHUNK
         for k in prange(chunks):
             lo = k * _COLUMN_CHUNK
-            _hash_fixed_range(
-                data, base, widths, col_splits, num_buckets, out, lo, min(n, lo + _COLUMN_CHUNK)
-            )
+            _hash_columns_range(
+                data, starts, ends, base, widths, col_splits, num_buckets, out, lo,
+                min(n, lo + _COLUMN_CHUNK),
+            )  # fmt: skip
+
+
+_COLUMN_CHUNK = 4096
 
 
 @njit(cache=True)
-def _hash_fixed_range(data, base, widths, col_splits, num_buckets, out, lo, hi):
+def _hash_columns_range(data, starts, ends, base, widths, col_splits, num_buckets, out, lo, hi):
     if lo >= hi:
         return
+    # The column holding item lo (columns may be empty); lo < col_splits[-1].
     c = 0
     while col_splits[c + 1] <= lo:
         c += 1
@@ -543,11 +501,15 @@ def _hash_fixed_range(data, base, widths, col_splits, num_buckets, out, lo, hi):
         while col_splits[c + 1] <= i:
             c += 1
         w = widths[c]
-        start = base[c] + (i - col_splits[c]) * w
-        end = start + w
-        while end > start and data[end - 1] == 0:
-            end -= 1
-        if end == start:
-            out[i] = -1
+        if w == 0:
+            start = base[c] + starts[i]
+            end = base[c] + ends[i]
         else:
-            out[i] = np.int64(fingerprint64(data, start, end) % np.uint64(num_buckets[c]))
+            start = base[c] + (i - col_splits[c]) * w
+            end = start + w
+            while end > start and data[end - 1] == 0:
+                end -= 1
+            if end == start:
+                out[i] = -1
+                continue
+        out[i] = np.int64(fingerprint64(data, start, end) % np.uint64(num_buckets[c]))

@@ -143,75 +143,100 @@ def test_hash_strings_mod_parallel_batch_matches_tf():
     np.testing.assert_array_equal(out, _tf_hash_bucket(strings, 100_003))
 
 
+def _column_layout(columns):
+    """Arguments of `hash_string_columns_mod` for (bytes list, num_buckets,
+    fixed) columns: fixed ones as numpy `S` arrays read in place, the others
+    packed."""
+    buffers, starts, ends, widths, counts = [], [], [], [], []
+    for strings, _, fixed in columns:
+        if fixed:
+            a = np.array(strings, dtype="S") if strings else np.zeros(0, "S3")
+            a = a if a.dtype.itemsize else a.astype("S1")
+            buffers.append(a.view(np.uint8).reshape(-1))
+            starts.append(np.zeros(a.size, np.int64))  # not read
+            ends.append(np.zeros(a.size, np.int64))
+            widths.append(a.dtype.itemsize)
+            counts.append(a.size)
+        else:
+            data, offsets = _pack(strings)
+            buffers.append(data)
+            starts.append(offsets[:-1])
+            ends.append(offsets[1:])
+            widths.append(0)
+            counts.append(len(strings))
+    base = np.cumsum([0] + [b.shape[0] for b in buffers[:-1]]).astype(np.int64)
+    col_splits = np.cumsum([0] + counts).astype(np.int64)
+    return (
+        np.concatenate(buffers) if buffers else np.zeros(1, np.uint8),
+        np.concatenate(starts).astype(np.int64),
+        np.concatenate(ends).astype(np.int64),
+        base,
+        np.array(widths, np.int64),
+        col_splits,
+        np.array([nb for _, nb, _ in columns], np.int64),
+    )
+
+
+def _hash_columns(columns):
+    args = _column_layout(columns)
+    out = np.full(args[5][-1], -7, dtype=np.int64)
+    _hash.hash_string_columns_mod(*args, out)
+    return out, args[5]
+
+
 @given(st.lists(st.tuples(_string_batches, _num_buckets), min_size=1, max_size=4), st.booleans())
-def test_hash_strings_mod_columns_matches_to_hash_bucket_fast(columns, large):
-    # Several columns in one call, each with its own buffer offset and bucket
-    # count; `large` repeats them past the parallel threshold.
+def test_packed_string_columns_match_to_hash_bucket_fast(columns, large):
+    # Several packed columns in one call, each with its own buffer offset and
+    # bucket count; `large` repeats them past the parallel threshold.
     if large:
         reps = _hash.PARALLEL_MIN_ITEMS // max(1, sum(len(s) for s, _ in columns)) + 1
         columns = [(strings * reps, nb) for strings, nb in columns]
-    packed = [_pack(strings) for strings, _ in columns]
-    base = np.cumsum([0] + [d.shape[0] for d, _ in packed[:-1]]).astype(np.int64)
-    col_splits = np.cumsum([0] + [len(s) for s, _ in columns]).astype(np.int64)
-    data = np.concatenate([d for d, _ in packed])
-    starts = np.concatenate([o[:-1] for _, o in packed]).astype(np.int64)
-    ends = np.concatenate([o[1:] for _, o in packed]).astype(np.int64)
-    buckets = np.array([nb for _, nb in columns], np.int64)
-    out = np.full(col_splits[-1], -7, dtype=np.int64)
-    _hash.hash_strings_mod_columns(data, starts, ends, base, col_splits, buckets, out)
+    out, _ = _hash_columns([(strings, nb, False) for strings, nb in columns])
     expected = np.concatenate([_tf_hash_bucket(s, nb) for s, nb in columns])
     np.testing.assert_array_equal(out, expected)
 
 
 @given(
-    st.lists(st.tuples(st.lists(_byte_strings, min_size=0, max_size=30), _num_buckets), min_size=1, max_size=4),
+    st.lists(
+        st.tuples(st.lists(_byte_strings, min_size=0, max_size=30), _num_buckets, st.booleans()),
+        min_size=1,
+        max_size=4,
+    ),
     st.booleans(),
 )
-def test_hash_fixed_width_mod_columns_matches_to_hash_bucket_fast(columns, large):
-    # numpy S arrays read in place: trailing NULs are not part of a string
-    # (numpy's semantics) and empty strings get -1.
+def test_fixed_width_and_packed_columns_match_to_hash_bucket_fast(columns, large):
+    # numpy S arrays read in place, mixed with packed columns in the same
+    # call: in S arrays trailing NULs are not part of a string (numpy's
+    # semantics) and empty strings get -1.
     if large:
-        reps = _hash.PARALLEL_MIN_ITEMS // max(1, sum(len(s) for s, _ in columns)) + 1
-        columns = [(strings * reps, nb) for strings, nb in columns]
-    arrays = [np.array(strings, dtype="S") if strings else np.zeros(0, "S3") for strings, _ in columns]
-    arrays = [a if a.dtype.itemsize else a.astype("S1") for a in arrays]
-    counts = np.array([a.size for a in arrays], np.int64)
-    widths = np.array([a.dtype.itemsize for a in arrays], np.int64)
-    base = np.cumsum([0] + [a.nbytes for a in arrays[:-1]]).astype(np.int64)
-    col_splits = np.cumsum([0] + counts.tolist()).astype(np.int64)
-    data = np.concatenate([a.view(np.uint8).reshape(-1) for a in arrays])
-    out = np.full(col_splits[-1], -7, dtype=np.int64)
-    buckets = np.array([nb for _, nb in columns], np.int64)
-    _hash.hash_fixed_width_mod_columns(data, base, widths, col_splits, buckets, out)
-    for k, a in enumerate(arrays):
-        values = a.tolist()  # numpy strips the trailing NULs here too
+        reps = _hash.PARALLEL_MIN_ITEMS // max(1, sum(len(s) for s, _, _ in columns)) + 1
+        columns = [(strings * reps, nb, fixed) for strings, nb, fixed in columns]
+    out, col_splits = _hash_columns(columns)
+    for k, (strings, nb, fixed) in enumerate(columns):
+        values = np.array(strings, dtype="S").tolist() if fixed and strings else strings
         got = out[col_splits[k] : col_splits[k + 1]]
-        expected = _tf_hash_bucket(values, int(buckets[k])) if values else np.zeros(0, np.int64)
-        expected = np.where([len(v) == 0 for v in values], -1, expected) if values else expected
+        expected = _tf_hash_bucket(values, nb) if values else np.zeros(0, np.int64)
+        if fixed and values:
+            expected = np.where([len(v) == 0 for v in values], -1, expected)
         np.testing.assert_array_equal(got, expected)
 
 
-def test_hash_strings_mod_columns_with_empty_columns():
+def test_string_columns_kernel_with_empty_columns_and_bad_layouts():
     # Columns without strings (all values were ignore values) anywhere,
     # including every column: nothing is read past the layout.
-    data, offsets = _pack([b"ab", b"c"])
-    out = np.full(2, -7, dtype=np.int64)
-    col_splits = np.array([0, 0, 2, 2], np.int64)
-    _hash.hash_strings_mod_columns(
-        data, offsets[:-1], offsets[1:], np.zeros(3, np.int64), col_splits,
-        np.array([3, 5, 7], np.int64), out,
-    )  # fmt: skip
+    out, _ = _hash_columns([([], 3, False), ([b"ab", b"c"], 5, False), ([], 7, True)])
     np.testing.assert_array_equal(out, _tf_hash_bucket([b"ab", b"c"], 5))
-    none = np.zeros(0, np.int64)
-    _hash.hash_strings_mod_columns(
-        np.zeros(1, np.uint8), none, none, np.zeros(2, np.int64), np.zeros(3, np.int64),
-        np.array([3, 5], np.int64), none.copy(),
-    )  # fmt: skip
+    out, _ = _hash_columns([([], 3, False), ([], 5, True)])
+    assert out.shape == (0,)
+    data, starts, ends, base, widths, _, buckets = _column_layout([([b"ab", b"c"], 3, False)])
     with pytest.raises(ValueError, match="inconsistent"):
-        _hash.hash_strings_mod_columns(
-            data, offsets[:-1], offsets[1:], np.zeros(1, np.int64), np.array([0, 5]),
-            np.array([3], np.int64), out,
-        )  # fmt: skip
+        _hash.hash_string_columns_mod(
+            data, starts, ends, base, widths, np.array([0, 5]), buckets, np.empty(2, np.int64)
+        )
+    with pytest.raises(ValueError, match="outside data"):
+        _hash.hash_string_columns_mod(
+            data, starts, ends, base, np.array([9]), np.array([0, 2]), buckets, np.empty(2, np.int64)
+        )
 
 
 @given(st.lists(_int64s, min_size=1, max_size=40), _num_buckets)
