@@ -223,6 +223,19 @@ def _combine_rows(
             )
 
 
+@njit(cache=True)
+def first_id_past_table(ids, weights, prune_weights, vocab):
+    """Index of the first id ``>= vocab`` the lookup would read, else -1.
+
+    Ids whose weight drops them first (``prune_weights``: weight ``<= 0`` or
+    NaN) are never looked up, so they are not errors (TF never sees them).
+    """
+    for j in range(ids.shape[0]):
+        if ids[j] >= vocab and not (prune_weights and not weights[j] > _F0):
+            return j
+    return -1
+
+
 @njit(cache=True, parallel=True)
 def combine_embeddings(
     row_splits, ids, weights, has_weights, table, combiner, max_norm, out, col0
@@ -283,9 +296,9 @@ def combine_embeddings(
     mn = np.float32(max_norm)
     clip = mn > _F0  # False for NaN too.
     prune_weights = has_weights and combiner != COMBINER_SUM
-    for j in range(nnz):
-        if ids[j] >= vocab and not (prune_weights and not weights[j] > _F0):
-            return j
+    bad = first_id_past_table(ids, weights, prune_weights, vocab)
+    if bad >= 0:
+        return bad
 
     if batch < PARALLEL_MIN_ROWS:
         sel = np.empty(max_len, np.int64)

@@ -20,7 +20,7 @@ import os
 import numpy as np
 from numba import njit, prange
 
-from featurec._embedding import _combine_rows
+from featurec._embedding import _combine_rows, first_id_past_table
 from featurec._kernels import _upper_bound, ftz
 
 # Batches with fewer rows run on one thread. Measured on the issue-4 column set
@@ -169,16 +169,18 @@ def _write_embedding_rows(
 
 
 @njit(cache=True)
-def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta):
-    """(column, index into its ids) of the first id past its table, else (-1, -1).
+def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta):
+    """(column, index into its ids) of the first id past its table, or
+    (-1, -1); and the most ids any row of any column has.
 
     Also checks the parameter arrays the caller built, so no later index can
     fall outside an array: a failed check is a caller bug (ValueError).
     """
     n1 = emb_splits.shape[1]
+    max_len = 0
     for e in range(emb_ops.shape[0]):
-        off, nnz, t, combiner, oc, has_w = (
-            emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 4], emb_ops[e, 5]
+        off, nnz, t, combiner, has_w = (
+            emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 5]
         )
         if off < 0 or nnz < 0 or off + nnz > emb_ids.shape[0] or t < 0 or t >= table_meta.shape[0]:
             raise ValueError("write_outputs: embedding parameters out of range.")
@@ -190,14 +192,17 @@ def _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, table_buf, tabl
         if emb_splits[e, 0] != 0 or emb_splits[e, n1 - 1] != nnz:
             raise ValueError("write_outputs: embedding row splits do not match ids.")
         for b in range(n1 - 1):
-            if emb_splits[e, b + 1] < emb_splits[e, b]:
+            m = emb_splits[e, b + 1] - emb_splits[e, b]
+            if m < 0:
                 raise ValueError("write_outputs: embedding row splits decrease.")
-        vocab = rows
-        prune = has_w != 0 and combiner != 0
-        for j in range(nnz):
-            if emb_ids[off + j] >= vocab and not (prune and not emb_w[off + j] > 0.0):
-                return e, j
-    return -1, -1
+            if m > max_len:
+                max_len = m
+        bad = first_id_past_table(
+            emb_ids[off : off + nnz], emb_w[off : off + nnz], has_w != 0 and combiner != 0, rows
+        )
+        if bad >= 0:
+            return e, bad, max_len
+    return -1, -1, max_len
 
 
 @njit(cache=True, parallel=True)
@@ -232,16 +237,10 @@ def write_outputs(
         (-1, -1) on success; otherwise (embedding column, index into its
         ids) of the first id past its table, and `out` is left unwritten.
     """
-    bad_e, bad_j = _first_bad_embedding_id(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta)
+    bad_e, bad_j, max_len = _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta)
     if bad_e >= 0:
         return bad_e, bad_j
     n = out.shape[0]
-    max_len = 0
-    for e in range(emb_splits.shape[0]):
-        for b in range(n):
-            m = emb_splits[e, b + 1] - emb_splits[e, b]
-            if m > max_len:
-                max_len = m
     if n < PARALLEL_MIN_ROWS:
         _write_dense_rows(0, n, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
         _write_embedding_rows(0, n, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len)
