@@ -224,14 +224,10 @@ class Batch:
         self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
         num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
-        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(
-            [s.cat for s in plan.ind_specs], plan.ind_specs, plan.ind_ops, n
-        )
+        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(plan.ind_specs, plan.ind_ops, n)
         emb_specs = [s for s, _ in plan.embeddings]
         table_buf, table_meta = self._table_arrays() if emb_specs else _write._NO_TABLES
-        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(
-            [s.cat for s in emb_specs], emb_specs, plan.emb_ops, n
-        )
+        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(emb_specs, plan.emb_ops, n)
         bad_e, bad_j = _write.write_outputs(
             out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
             ind_splits, ind_ids, ind_w, ind_ops,
@@ -303,22 +299,20 @@ class Batch:
                 ids = ids[kept]
             self._cache[id(spec)] = (splits, ids, None)
 
-    def _concat_ids(self, cats, specs, ops, n):
-        """Ids of several categorical specs side by side, for `write_outputs`.
+    def _concat_ids(self, specs, ops, n):
+        """Ids of the categorical columns under indicator/embedding `specs`
+        side by side, for `write_outputs`.
 
         Returns:
             (int64 [K, n+1] row splits, int64 ids, float32 weights (zeros
-            where unweighted), ops copy with column 0 = ids offset and, for
-            6-wide embedding ops, column 1 = ids count).
+            where unweighted), ops copy with column 0 = ids offset).
         """
-        pieces = [self._named(s, self.ids, cat) for s, cat in zip(specs, cats)]
+        pieces = [self._named(s, self.ids, s.cat) for s in specs]
         ops = ops.copy()
         splits = np.empty((len(pieces), n + 1), np.int64)
         offset = 0
         for k, (s, ids, _) in enumerate(pieces):
             ops[k, 0] = offset
-            if ops.shape[1] == 6:
-                ops[k, 1] = ids.shape[0]
             splits[k] = s
             offset += ids.shape[0]
         if len(pieces) == 1:

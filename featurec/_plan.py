@@ -32,9 +32,9 @@ class Plan:
         ind_ops: int64 [K, 4] (ids offset filled per call, num_buckets,
             out column, weighted) for `_write.write_outputs`.
         embeddings: list of (embedding spec, start column).
-        emb_ops: int64 [E, 6] (ids offset and count filled per call, table
-            index in `tables` order, combiner code, out column, weighted)
-            for `_write.write_outputs`.
+        emb_ops: int64 [E, 5] (ids offset filled per call, table index in
+            `tables` order, combiner code, out column, weighted) for
+            `_write.write_outputs`.
         emb_max_norm: float32 [E] clip norms (0: none).
         string_hash_specs: distinct string hash-bucket specs the outputs
             read, hashed together in one kernel call per batch.
@@ -140,13 +140,13 @@ def _fuse(plan):
             plan.embeddings.append((spec, col0))
             weighted = isinstance(spec.cat, _spec.WeightedSpec)
             combiner = _embedding.combiner_code(spec.combiner)
-            emb_ops.append((0, 0, table_index[spec.table_name], combiner, col0, int(weighted)))
+            emb_ops.append((0, table_index[spec.table_name], combiner, col0, int(weighted)))
             emb_max_norm.append(0.0 if spec.max_norm is None else spec.max_norm)
     plan.num_ops = np.array(num_ops, np.int64).reshape(-1, 3)
     plan.bkt_ops = np.array(bkt_ops, np.int64).reshape(-1, 5)
     plan.bounds = np.concatenate(bounds) if bounds else np.zeros(0, np.float32)
     plan.ind_ops = np.array(ind_ops, np.int64).reshape(-1, 4)
-    plan.emb_ops = np.array(emb_ops, np.int64).reshape(-1, 6)
+    plan.emb_ops = np.array(emb_ops, np.int64).reshape(-1, 5)
     plan.emb_max_norm = np.array(emb_max_norm, np.float32)
 
 

@@ -151,10 +151,10 @@ def _write_embedding_rows(
     sel = np.empty(max_len, np.int64)
     wsel = np.empty(max(max_len, 1), np.float32)
     den = np.empty(max_len, np.float32)
+    last = emb_splits.shape[1] - 1
     for e in range(emb_ops.shape[0]):
-        off, nnz, t, combiner, oc, has_w = (
-            emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 4], emb_ops[e, 5]
-        )
+        off, t, combiner, oc, has_w = emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 4]
+        nnz = emb_splits[e, last]
         mn = emb_max_norm[e]
         clip = mn > 0.0  # False for NaN too.
         table = _table(table_buf, table_meta, t)
@@ -179,9 +179,8 @@ def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta
     n1 = emb_splits.shape[1]
     max_len = 0
     for e in range(emb_ops.shape[0]):
-        off, nnz, t, combiner, has_w = (
-            emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 3], emb_ops[e, 5]
-        )
+        off, t, combiner, has_w = emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 4]
+        nnz = emb_splits[e, n1 - 1]
         if off < 0 or nnz < 0 or off + nnz > emb_ids.shape[0] or t < 0 or t >= table_meta.shape[0]:
             raise ValueError("write_outputs: embedding parameters out of range.")
         o, rows, dim = table_meta[t, 0], table_meta[t, 1], table_meta[t, 2]
@@ -189,8 +188,8 @@ def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta
             raise ValueError("write_outputs: embedding table outside its buffer.")
         if has_w and off + nnz > emb_w.shape[0]:
             raise ValueError("write_outputs: embedding weights shorter than ids.")
-        if emb_splits[e, 0] != 0 or emb_splits[e, n1 - 1] != nnz:
-            raise ValueError("write_outputs: embedding row splits do not match ids.")
+        if emb_splits[e, 0] != 0:
+            raise ValueError("write_outputs: embedding row splits do not start at 0.")
         for b in range(n1 - 1):
             m = emb_splits[e, b + 1] - emb_splits[e, b]
             if m < 0:
@@ -228,8 +227,9 @@ def write_outputs(
         emb_splits: int64 `[E, n+1]` row splits per embedding column.
         emb_ids, emb_w: int64 ids and float32 weights of all embedding
             columns, concatenated (weights read when weighted).
-        emb_ops: int64 `[E, 6]` (ids offset, ids count, table index,
-            combiner code, out column, weighted) per embedding column.
+        emb_ops: int64 `[E, 5]` (ids offset, table index, combiner code,
+            out column, weighted) per embedding column; its ids count is
+            the last of its row splits.
         emb_max_norm: float32 `[E]` clip norms (`<= 0` or NaN: no clipping).
         table_buf, table_meta: every table in one buffer (`TableStorage`).
 
