@@ -56,9 +56,7 @@ def dataset(
         transform = _transform.Transform(plan)
         matrix = not plan.tables
     runner = None if matrix else _input_layer.KernelRunner(plan)
-    keys = list(
-        dict.fromkeys(k for spec, _ in plan.outputs for k in _spec.feature_keys(spec))
-    )
+    keys = plan.feature_keys
 
     def transform_features(features):
         _check_features(features, "dataset")
@@ -110,9 +108,7 @@ def keras_dataset(
     """
     plan = _plan.build(_spec.read_columns(list(feature_columns)))
     runner = _keras.KerasFeatureRunner(plan)
-    keys = list(
-        dict.fromkeys(k for spec, _ in plan.outputs for k in _spec.feature_keys(spec))
-    )
+    keys = plan.feature_keys
     tf_dtypes = [tf.as_dtype(d) for d in runner.dtypes]
 
     def transform_features(features):

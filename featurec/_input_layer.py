@@ -302,8 +302,7 @@ def _fused_lookup(group, combiner, dim, tables, batch):
 
 
 def _run_kernels(plan, features):
-    keys = list(dict.fromkeys(k for spec, _ in plan.outputs for k in _spec.feature_keys(spec)))
-    flat, rebuild = _flatten_features(features, keys, plan)
+    flat, rebuild = _flatten_features(features, plan.feature_keys, plan)
     runner = KernelRunner(plan)
     tout = [tf.float32] + runner.id_dtypes
     return tf.numpy_function(
@@ -345,16 +344,13 @@ class KernelRunner:
             plan, embeddings=[], emb_ops=plan.emb_ops[:0], emb_max_norm=plan.emb_max_norm[:0]
         )
         self._embeddings = [spec for spec, _ in plan.embeddings]
-        self._required = list(
-            dict.fromkeys((k, spec.name) for spec, _ in plan.outputs for k in _spec.feature_keys(spec))
-        )
         self.id_dtypes = []
         for spec in self._embeddings:
             self.id_dtypes += [tf.int64, tf.int64] + ([tf.float32] if _weighted(spec) else [])
 
     def __call__(self, features):
         batch = _execute.Batch(features, self._plan, {})
-        for key, name in self._required:
+        for key, name in self._plan.required:
             batch.raw(key, name)
         out = np.zeros((batch.n, self._plan.output_width), np.float32)
         batch.write(out)

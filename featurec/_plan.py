@@ -38,6 +38,8 @@ class Plan:
         emb_max_norm: float32 [E] clip norms (0: none).
         string_hash_specs: distinct string hash-bucket specs the outputs
             read, hashed together in one kernel call per batch.
+        required: every (feature key, column name) the outputs read, in
+            output order (errors name the first column needing a feature).
     """
 
     outputs: list
@@ -55,6 +57,12 @@ class Plan:
     emb_ops: np.ndarray = None
     emb_max_norm: np.ndarray = None
     string_hash_specs: list = dataclasses.field(default_factory=list)
+    required: list = dataclasses.field(default_factory=list)
+
+    @property
+    def feature_keys(self):
+        """The distinct feature keys the outputs read, in output order."""
+        return list(dict.fromkeys(key for key, _ in self.required))
 
 
 def param_key(spec):
@@ -90,6 +98,9 @@ def build(specs):
     plan = Plan(outputs, col, layout, params, tables)
     _fuse(plan)
     plan.string_hash_specs = _string_hash_specs([spec for spec, _ in outputs])
+    plan.required = list(
+        dict.fromkeys((key, spec.name) for spec, _ in outputs for key in _spec.feature_keys(spec))
+    )
     return plan
 
 

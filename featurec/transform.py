@@ -69,10 +69,6 @@ class Transform:
             for name in names:
                 self._aliases[name] = table
             self._aliases[table] = table
-        # Every (feature key, column name) the plan reads, in output order.
-        self._required = list(
-            dict.fromkeys((key, spec.name) for spec, _ in plan.outputs for key in _spec.feature_keys(spec))
-        )
 
     @property
     def output_width(self):
@@ -168,7 +164,7 @@ class Transform:
                 feature and the column; a missing embedding table.
         """
         batch = _execute.Batch(features, self._plan, self._tables, self._table_storage)
-        for key, name in self._required:
+        for key, name in self._plan.required:
             batch.raw(key, name)
         shape = (batch.n, self._plan.output_width)
         if out is None:
