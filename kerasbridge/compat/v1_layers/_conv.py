@@ -196,6 +196,15 @@ class Conv3D(_Conv):
 class _ConvTranspose(_Conv):
     """Transposed convolution; output size as TF1 computed it."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # TF1's transposed layers take no dilation_rate; refuse rather than ignore one.
+        if max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"{type(self).__name__} does not support `dilation_rate` "
+                f"(got dilation_rate={self.dilation_rate})."
+            )
+
     def _kernel_shape(self, channels):
         return self.kernel_size + (self.filters, channels)
 
