@@ -1,9 +1,10 @@
-"""A model_dir the ORIGINAL wrote (TF 2.15 tf.estimator, `tf.layers` code).
+"""What the ORIGINAL (TF 2.15 tf.estimator + `tf.layers`) wrote, read back here.
 
 `tests/fixtures/tf1_layers_v215/make_tf1_layers_v215.py` trained it on TF
 2.15 and stored its evaluation in `expected.json`; the same file's model_fn,
 run here after `kb.install()`, must evaluate it to those numbers and keep
-training it.
+training it. `mixed_names.json` holds the variable names TF 2.15 gave a graph
+mixing Keras and TF1 dense layers; ours must be the same.
 """
 
 import importlib.util
@@ -67,3 +68,23 @@ def test_keeps_training_the_originals_model_dir(original, model_dir):
     moved = est.get_variable_value("batch_normalization/moving_mean")
     assert not np.allclose(moved, expected["moving_mean"])
     assert sorted(est.get_variable_names()) == expected["variables"]
+
+
+def test_mixed_keras_and_tf1_layers_get_the_originals_names():
+    """`tf.keras.layers.Dense` and `tf.layers.dense` in one model_fn graph."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from kerasbridge._keras_naming import keras_naming_scope  # noqa: PLC0415
+
+    kb.install()
+    spec = importlib.util.spec_from_file_location(
+        "make_mixed_names", os.path.join(FIXTURE, "make_mixed_names.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(os.path.join(FIXTURE, "mixed_names.json")) as f:
+        expected = json.load(f)["names"]
+    for order in module.ORDERS:
+        # The Estimator runs every model_fn inside this scope.
+        with tf.Graph().as_default(), keras_naming_scope():
+            assert module.kernel_names(order) == expected[order], order

@@ -15,6 +15,9 @@ import re
 import weakref
 
 import tensorflow as tf
+from keras.src.utils import naming
+
+from kerasbridge import _keras_naming
 
 v1 = tf.compat.v1
 
@@ -33,9 +36,15 @@ def _to_snake_case(name):
 
 
 def _unique_layer_name(base_name):
-    counters = _name_counters.setdefault(v1.get_default_graph(), {})
-    counters[base_name] = counters.get(base_name, 0) + 1
-    return f"{base_name}_{counters[base_name]}"
+    if _keras_naming.naming_scope_active():
+        # Inside a model_fn, Keras 3 layers count names in the same map (as
+        # Keras 2 layers shared TF1 layers' per-graph map), so a Keras `Dense`
+        # after a `tf.layers.dense` gets the name the original gave it.
+        uid = naming.get_uid(base_name)
+    else:
+        counters = _name_counters.setdefault(v1.get_default_graph(), {})
+        uid = counters[base_name] = counters.get(base_name, 0) + 1
+    return f"{base_name}_{uid}"
 
 
 def _shape_text(shape):
