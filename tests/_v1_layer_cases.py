@@ -38,6 +38,13 @@ def _bn_tensor_training(L, x):
     return L.batch_normalization(x, training=training, momentum=0.9)
 
 
+def _channels_first(L, x):
+    net = L.conv2d(x, 4, 3, padding="same", data_format="channels_first")
+    net = L.batch_normalization(net, axis=1, training=True)
+    net = L.average_pooling2d(net, 2, 2, data_format="channels_first")
+    return L.flatten(net, data_format="channels_first")
+
+
 CASES = {
     "dense": ([5, 4], lambda L, x: L.dense(L.dense(x, 3, activation=tf.nn.relu), 2)),
     "dense_rank3": ([2, 3, 4], lambda L, x: L.dense(x, 5)),
@@ -115,6 +122,11 @@ CASES = {
         lambda L, x: L.batch_normalization(
             x, training=True, center=False, scale=False, fused=False
         ),
+    ),
+    "channels_first_stack": ([2, 3, 6, 5], _channels_first),
+    "conv2d_transpose_channels_first": (
+        [2, 3, 4, 5],
+        lambda L, x: L.conv2d_transpose(x, 2, 3, strides=2, data_format="channels_first"),
     ),
     "batch_norm_class_axis1": (
         [4, 3, 5], lambda L, x: L.BatchNormalization(axis=1)(x, training=True),

@@ -193,3 +193,19 @@ def test_layer_subclass_contract(graph):
     assert layer.name == "scale_1" and layer.scope_name == "scale"
     assert _names(layer.trainable_variables) == ["scale/w"]
     assert _names(v1.global_variables()) == ["scale/w"]
+
+
+def test_named_and_keras_initializers_activations_regularizers(graph):
+    x = _x()
+    named = layers.dense(x, 3, activation="relu", kernel_initializer="zeros",
+                         bias_initializer="ones")
+    layers.dense(x, 3, kernel_initializer=tf.keras.initializers.Constant(0.25),
+                 kernel_regularizer=tf.keras.regularizers.l2(0.01))
+    with v1.Session() as sess:
+        sess.run(v1.global_variables_initializer())
+        out, reg = sess.run([named, v1.losses.get_regularization_loss()],
+                            {x: np.ones((1, 4))})
+    np.testing.assert_array_equal(out, [[1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(reg, 0.01 * 12 * 0.25**2, rtol=1e-6)
+    with pytest.raises(ValueError, match="kernel_initializer"):
+        layers.Dense(2, kernel_initializer="no_such_initializer")
