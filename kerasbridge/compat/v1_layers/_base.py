@@ -270,7 +270,12 @@ class Layer:
         dtype = tf.as_dtype(dtype or self._dtype or tf.float32)
         self._set_scope(None)
         reuse = True if self.built else self._reuse
-        existing = set(id(v) for v in v1.global_variables())
+        # A regularizer counts once, when its variable is created (not reused).
+        existing = (
+            set(id(v) for v in v1.global_variables())
+            if regularizer is not None
+            else set()
+        )
         with v1.variable_scope(
             self._scope, reuse=reuse, auxiliary_name_scope=False
         ) as scope:
