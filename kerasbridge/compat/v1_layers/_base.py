@@ -21,8 +21,9 @@ from kerasbridge import _keras_naming
 
 v1 = tf.compat.v1
 
-# id -> per-graph counter of unnamed layers, for the layer's own `name`
-# ("dense_1", "dense_2", ... as the original's Keras-2 object names counted).
+# graph -> {base name: count} of unnamed layers, for the layer's own `name`
+# ("dense_1", "dense_2", ... as the original's Keras-2 object names counted;
+# it appears in input errors, not in variable names).
 _name_counters = weakref.WeakKeyDictionary()
 
 
@@ -136,14 +137,14 @@ class Layer:
         self._non_trainable_weights = []
         self._updates = []
         self._losses = []
-        self._base_name = _to_snake_case(type(self).__name__)
+        class_name = _to_snake_case(type(self).__name__)
         if isinstance(name, v1.VariableScope):
-            self._base_name = name.name
-            name = None
-        if name:
+            # A scope given as the name is the scope base, as in TF1.
+            self._name, self._base_name = _unique_layer_name(class_name), name.name
+        elif name:
             self._name = self._base_name = name
         else:
-            self._name = _unique_layer_name(self._base_name)
+            self._name, self._base_name = _unique_layer_name(class_name), class_name
         self._scope = None
         self._current_scope = None
         if _scope:
