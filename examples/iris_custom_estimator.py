@@ -1,16 +1,20 @@
-"""A custom Estimator on iris-like data: train, evaluate, predict.
+"""A custom Estimator on iris-like data: train, evaluate, predict, export.
 
-The classic `tf.estimator` premade-to-custom tutorial, running on TensorFlow
-2.21 + Keras 3 through kerasbridge with only its imports changed. The data are
-generated here (three Gaussian clusters with the per-class means and spreads
-of Fisher's iris measurements), so nothing is downloaded.
+The classic TF 1.x custom-Estimator tutorial (`premade_estimator.py` ->
+`custom_estimator.py`): a `model_fn` with `tf.layers.dense` hidden layers,
+`tf.losses`, `tf.metrics.accuracy`, `tf.summary.scalar` and an Adagrad
+optimizer, run by `tf.estimator.Estimator`. It runs on TensorFlow 2.21 +
+Keras 3 through kerasbridge with only its imports changed: `import
+tensorflow.compat.v1 as tf` and `kerasbridge.install()`, which provides
+`tf.estimator` and `tf.layers` again. The data are generated here (three
+Gaussian clusters with the per-class means and spreads of Fisher's iris
+measurements), so nothing is downloaded.
 
 It then exports a SavedModel whose serving signature takes the four raw
 measurements, and prints a `saved_model_cli run` command that answers from it.
 
 Run:
     python examples/iris_custom_estimator.py [--steps 2000] [--model-dir DIR]
-    python examples/iris_custom_estimator.py --via-tf-estimator   # kb.install()
 """
 
 import argparse
@@ -20,11 +24,11 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf  # TF 1.x: import tensorflow as tf
 
-import kerasbridge as kb
+import kerasbridge
 
-v1 = tf.compat.v1
+kerasbridge.install()  # tf.estimator and tf.layers, on TF 2.21 + Keras 3
 
 FEATURES = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
 SPECIES = ["Setosa", "Versicolor", "Virginica"]
@@ -67,33 +71,50 @@ def eval_input_fn(features, labels, batch_size):
 
 def my_model(features, labels, mode, params):
     """DNN with `params['hidden_units']` and `params['n_classes']` logits."""
-    net = v1.feature_column.input_layer(features, params["feature_columns"])
+    net = tf.feature_column.input_layer(features, params["feature_columns"])
     for units in params["hidden_units"]:
-        net = tf.keras.layers.Dense(units, activation=tf.nn.relu)(net)
-    logits = tf.keras.layers.Dense(params["n_classes"])(net)
-    predicted = tf.argmax(logits, 1)
-    if mode == kb.ModeKeys.PREDICT:
+        net = tf.layers.dense(net, units=units, activation=tf.nn.relu)
+    # Compute logits (1 per class).
+    logits = tf.layers.dense(net, params["n_classes"], activation=None)
+
+    # Compute predictions.
+    predicted_classes = tf.argmax(logits, 1)
+    if mode == tf.estimator.ModeKeys.PREDICT:
         predictions = {
-            "class_ids": predicted[:, tf.newaxis],
+            "class_ids": predicted_classes[:, tf.newaxis],
             "probabilities": tf.nn.softmax(logits),
             "logits": logits,
         }
-        return kb.EstimatorSpec(mode, predictions=predictions)
-    loss = v1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
-    accuracy = v1.metrics.accuracy(
-        labels=labels, predictions=predicted, name="acc_op"
+        return tf.estimator.EstimatorSpec(mode, predictions=predictions)
+
+    # Compute loss.
+    loss = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+
+    # Compute evaluation metrics.
+    accuracy = tf.metrics.accuracy(
+        labels=labels, predictions=predicted_classes, name="acc_op"
     )
     metrics = {"accuracy": accuracy}
-    v1.summary.scalar("accuracy", accuracy[1])
-    if mode == kb.ModeKeys.EVAL:
-        return kb.EstimatorSpec(mode, loss=loss, eval_metric_ops=metrics)
-    optimizer = v1.train.AdagradOptimizer(learning_rate=0.1)
-    train_op = optimizer.minimize(loss, global_step=v1.train.get_global_step())
-    return kb.EstimatorSpec(mode, loss=loss, train_op=train_op)
+    tf.summary.scalar("accuracy", accuracy[1])
+
+    if mode == tf.estimator.ModeKeys.EVAL:
+        return tf.estimator.EstimatorSpec(
+            mode, loss=loss, eval_metric_ops=metrics
+        )
+
+    # Create training op.
+    assert mode == tf.estimator.ModeKeys.TRAIN
+    optimizer = tf.train.AdagradOptimizer(learning_rate=0.1)
+    train_op = optimizer.minimize(loss, global_step=tf.train.get_global_step())
+    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
 
 
 def main(argv=None):
-    """Trains, evaluates and predicts; returns `(eval_result, predictions)`."""
+    """Trains, evaluates, predicts and exports.
+
+    Returns:
+        `(eval_result, predictions, export_dir)`.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -101,21 +122,12 @@ def main(argv=None):
     parser.add_argument(
         "--quiet", action="store_true", help="no per-step progress logging"
     )
-    parser.add_argument(
-        "--via-tf-estimator",
-        action="store_true",
-        help="call kb.install() and use the unchanged tf.estimator names",
-    )
     args = parser.parse_args(argv)
-    api = kb
-    if args.via_tf_estimator:
-        kb.install()
-        api = tf.estimator
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="iris_")
     if not args.quiet:
         # Progress as tf.estimator showed it: "loss = ..., step = ..." and
         # "global_step/sec" every RunConfig.log_step_count_steps steps.
-        v1.logging.set_verbosity(v1.logging.INFO)
+        tf.logging.set_verbosity(tf.logging.INFO)
 
     train_x, train_y = make_data(per_class=40, seed=0)
     test_x, test_y = make_data(per_class=10, seed=1)
@@ -123,7 +135,7 @@ def main(argv=None):
         tf.feature_column.numeric_column(key=k) for k in FEATURES
     ]
 
-    classifier = api.Estimator(
+    classifier = tf.estimator.Estimator(
         model_fn=my_model,
         model_dir=model_dir,
         params={
@@ -165,7 +177,7 @@ def main(argv=None):
         )
 
     # Serving takes the raw measurements: one float32 tensor per feature.
-    receiver_fn = kb.export.build_raw_serving_input_receiver_fn(
+    receiver_fn = tf.estimator.export.build_raw_serving_input_receiver_fn(
         {name: tf.TensorSpec([None], tf.float32) for name in FEATURES}
     )
     export_dir = classifier.export_saved_model(

@@ -117,6 +117,11 @@ def _install_patch():
             _tf_core.name_scope.__enter__ = _stable_enter
 
 
+def naming_scope_active():
+    """Whether a `keras_naming_scope` is open in this thread."""
+    return getattr(_state, "registry", None) is not None
+
+
 @contextlib.contextmanager
 def keras_naming_scope(seed=None):
     """Fresh Keras auto-naming (and optionally seeding) for a `model_fn` call.

@@ -8,6 +8,11 @@ tensorflow.estimator`) is a module whose names resolve to kerasbridge:
 hook classes, `.experimental.stop_if_*_hook`, `.export.*`, and whatever else
 the `kerasbridge` package exports (canned estimators, exporters, ...).
 Names resolve lazily, so installing costs nothing until they are used.
+
+It also makes `tf.compat.v1.layers` (`tf.layers` under `import
+tensorflow.compat.v1 as tf`) work again in graph mode, as
+`kerasbridge.compat.v1_layers`, unless TF already routes it to tf-keras
+(`TF_USE_LEGACY_KERAS=1`).
 """
 
 import importlib
@@ -18,6 +23,8 @@ import tensorflow as tf
 
 from kerasbridge import experimental as _experimental
 from kerasbridge import hooks as _hooks
+from kerasbridge.compat._hook import install_v1_layers as _install_v1_layers
+from kerasbridge.compat._hook import v1_modules as _v1_modules
 
 _MODULE_NAME = "tensorflow.estimator"
 
@@ -84,6 +91,9 @@ def _lazy_module(name, names, fallback_module, submodules=()):
 def install():
     """Makes `tf.estimator` resolve to kerasbridge. Idempotent.
 
+    Also makes `tf.compat.v1.layers` kerasbridge's TF1 layers
+    (`kerasbridge.compat.v1_layers`) where TensorFlow has none.
+
     Returns:
         The module installed as `tf.estimator`.
     """
@@ -99,5 +109,7 @@ def install():
     sys.modules[_MODULE_NAME] = _installed
     sys.modules[_MODULE_NAME + ".experimental"] = _installed.experimental
     tf.estimator = _installed
-    tf.compat.v1.estimator = _installed
+    for v1_module in _v1_modules():  # `import tensorflow.compat.v1 as tf` too
+        v1_module.estimator = _installed
+    _install_v1_layers()
     return _installed

@@ -1,4 +1,4 @@
-"""The README's main job, examples/iris_custom_estimator.py, end to end."""
+"""examples/iris_custom_estimator.py (the classic TF1 tutorial code), end to end."""
 
 import importlib.util
 import os
@@ -56,14 +56,20 @@ def test_trains_evaluates_and_predicts(example, tmp_path, capsys):
     )
 
 
-def test_runs_unchanged_through_tf_estimator(example, tmp_path):
+def test_tutorial_code_runs_on_kerasbridge_with_tf1_names(example, tmp_path):
     import tensorflow as tf  # noqa: PLC0415
 
+    from kerasbridge.compat import v1_layers  # noqa: PLC0415
     from kerasbridge.estimator import Estimator  # noqa: PLC0415
 
     result, predictions, _ = example.main(
-        ["--steps", "20", "--model-dir", str(tmp_path), "--via-tf-estimator", "--quiet"]
+        ["--steps", "20", "--model-dir", str(tmp_path), "--quiet"]
     )
-    assert tf.estimator.Estimator is Estimator
+    # Only the imports changed: tf.estimator and tf.layers are kerasbridge's.
+    assert example.tf.estimator.Estimator is Estimator
+    assert example.tf.layers is v1_layers
     assert result["global_step"] == 20
     assert len(predictions) == 3
+    names = tf.train.list_variables(str(tmp_path))
+    kernels = sorted(n for n, _ in names if n.endswith("/kernel"))
+    assert kernels == ["dense/kernel", "dense_1/kernel", "dense_2/kernel"]

@@ -33,6 +33,19 @@ from kerasbridge.run_config import maybe_overwrite_model_dir_and_session_config
 _DEFAULT_SERVING_KEY = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 
 
+def _reject_tf_keras(model):
+    """A tf-keras (Keras 2, `TF_USE_LEGACY_KERAS=1`) model: say what to do."""
+    if any(c.__module__.startswith("tf_keras.") for c in type(model).__mro__):
+        raise ValueError(
+            f"`keras_model` is a tf-keras (Keras 2) model ({type(model).__name__}); "
+            "kb.model_to_estimator converts Keras 3 models only. Build the "
+            "model with `keras` (Keras 3), or write a custom model_fn that "
+            "creates the tf.keras layers and returns a kb.EstimatorSpec "
+            "(Keras 2 layers build in the Estimator's graph; run their "
+            "`updates` with the train op) and pass it to kb.Estimator."
+        )
+
+
 def model_to_estimator(
     keras_model=None,
     keras_model_path=None,
@@ -93,7 +106,8 @@ def model_to_estimator(
 
     Raises:
         ValueError: for invalid arguments (messages follow the original),
-            an uncompiled model, an unsupported optimizer or missing loss.
+            an uncompiled model, an unsupported optimizer or missing loss, or a
+            tf-keras (Keras 2) model.
     """
     if keras_model is None and keras_model_path is None:
         raise ValueError(
@@ -115,6 +129,7 @@ def model_to_estimator(
             'Checkpoint format must be one of "checkpoint" or "saver". Got '
             f"{checkpoint_format}"
         )
+    _reject_tf_keras(keras_model)
     if not isinstance(keras_model, keras.Model):
         raise TypeError(
             "`keras_model` must be a Keras 3 `keras.Model`, got "
