@@ -124,13 +124,8 @@ def input_layer(
 
 
 def _as_list(feature_columns):
-    if feature_columns is None:
-        raise ValueError("feature_columns must not be None.")
-    if isinstance(feature_columns, (list, tuple)):
-        return list(feature_columns)
-    if hasattr(feature_columns, "name") and hasattr(feature_columns, "_parse_example_spec"):
-        return [feature_columns]  # a single column, as TF's _normalize_feature_columns allows
-    return list(feature_columns)
+    # A single column, as TF's _normalize_feature_columns allows.
+    return _spec.as_column_list(feature_columns)
 
 
 def _var_scope_name(spec):
