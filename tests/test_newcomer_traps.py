@@ -4,12 +4,16 @@
 * a single feature column given to featurec.compile / featurec.input_layer;
 * a public numeric argument of the wrong type;
 * featurec.dataset on an unbatched dataset, and its embedding output given to
-  TF's input_layer.
+  TF's input_layer;
+* TF deprecation warnings printed for kerasbridge's own v1 API use.
 """
+
+import logging
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.util import deprecation
 
 import featurec
 import kerasbridge as kb
@@ -122,6 +126,24 @@ def test_featurec_input_layer_accepts_a_single_column_like_tf():
             "save_checkpoints_secs",
         ),
         (lambda est: kb.RunConfig(keep_checkpoint_max=True), "keep_checkpoint_max"),
+        (
+            lambda est: kb.experimental.stop_if_no_decrease_hook(
+                est, "loss", max_steps_without_decrease="100"
+            ),
+            "max_steps_without_decrease",
+        ),
+        (
+            lambda est: kb.experimental.stop_if_higher_hook(
+                est, "accuracy", 0.9, min_steps="5"
+            ),
+            "min_steps",
+        ),
+        (
+            lambda est: kb.experimental.make_early_stopping_hook(
+                est, lambda: False, run_every_secs="60"
+            ),
+            "run_every_secs",
+        ),
     ],
 )
 def test_numeric_arguments_name_themselves(estimator, call, name):
@@ -156,3 +178,31 @@ def test_featurec_dataset_embedding_output_explains_itself_to_tf():
         with pytest.raises(ValueError, match="featurec.input_layer"):
             tf.compat.v1.feature_column.input_layer(features, [age, emb])
         assert featurec.input_layer(features, [age, emb]).shape[1] == 3
+
+
+# -- deprecation warnings ---------------------------------------------------
+
+
+def _deprecations(caplog):
+    return [r.getMessage() for r in caplog.records if "is deprecated" in r.getMessage()]
+
+
+def test_export_prints_no_deprecations_of_our_own_but_the_users_still_print(
+    estimator, tmp_path, monkeypatch, caplog
+):
+    estimator.train(
+        lambda: tf.data.Dataset.from_tensor_slices(({"x": X}, X)).batch(4), steps=1
+    )
+    # TF prints each deprecation once per process: start from a clean slate.
+    monkeypatch.setattr(deprecation, "_PRINTED_WARNING", {})
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    receiver = kb.export.build_raw_serving_input_receiver_fn(
+        {"x": tf.TensorSpec([None], tf.float32)}
+    )
+    estimator.export_saved_model(str(tmp_path / "export"), receiver)
+    assert _deprecations(caplog) == []
+    # The same deprecated function called by the user still warns.
+    with tf.Graph().as_default():
+        tf.compat.v1.saved_model.utils.build_tensor_info(tf.constant([1.0]))
+    assert any("build_tensor_info" in m for m in _deprecations(caplog))
+    assert deprecation._PRINT_DEPRECATION_WARNINGS  # noqa: SLF001
