@@ -74,7 +74,8 @@ def input_layer(
     Args:
         features: dict feature key -> `Tensor` / `SparseTensor` /
             `RaggedTensor`, as input_layer takes.
-        feature_columns: the dense columns input_layer takes.
+        feature_columns: the dense columns input_layer takes (one column,
+            or an iterable of them).
         weight_collections: extra collections for the embedding variables.
         trainable: whether embedding variables are trainable.
         cols_to_vars: if a dict, filled with column -> list of its variables.

@@ -27,6 +27,10 @@ class InMemoryEvaluatorHook(tf.compat.v1.train.SessionRunHook):
         name: Evaluation name (summaries go to `eval_<name>`).
         every_n_iter: Evaluate every this many training steps.
 
+    Attributes:
+        results: The metric dicts of the evaluations so far, in order (a
+            kerasbridge addition; the original only wrote summaries).
+
     Raises:
         ValueError: `every_n_iter` is not positive, or the estimator is
             configured for a cluster (single machine only), or (at `begin`)

@@ -45,9 +45,15 @@ def pandas_input_fn(
         ValueError: `shuffle` not a bool, `target_column` names a column of
             `x`, the indexes of `x` and `y` differ, or a string column has
             missing values.
-        TypeError: `target_column` not a string, `x` not a DataFrame.
+        TypeError: `target_column` not a string, `x` not a DataFrame, a
+            column of a dtype TF cannot hold, or pandas not installed.
     """
-    import pandas as pd  # noqa: PLC0415 (pandas is optional)
+    try:
+        import pandas as pd  # noqa: PLC0415 (pandas is optional)
+    except ImportError:
+        raise TypeError(
+            "pandas_input_fn should not be called without pandas installed"
+        ) from None
 
     _feeding.check_shuffle(shuffle)
     if not isinstance(target_column, str):
