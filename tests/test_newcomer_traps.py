@@ -187,15 +187,17 @@ def _deprecations(caplog):
     return [r.getMessage() for r in caplog.records if "is deprecated" in r.getMessage()]
 
 
-def test_export_prints_no_deprecations_of_our_own_but_the_users_still_print(
+def test_train_and_export_print_no_deprecations_of_our_own_but_the_users_do(
     estimator, tmp_path, monkeypatch, caplog
 ):
-    estimator.train(
-        lambda: tf.data.Dataset.from_tensor_slices(({"x": X}, X)).batch(4), steps=1
-    )
+    def input_fn():
+        return tf.data.Dataset.from_tensor_slices(({"x": X}, X)).batch(4)
+
+    estimator.train(input_fn, steps=1)
     # TF prints each deprecation once per process: start from a clean slate.
     monkeypatch.setattr(deprecation, "_PRINTED_WARNING", {})
     caplog.set_level(logging.WARNING, logger="tensorflow")
+    estimator.train(input_fn, steps=1)  # resumes: the Saver recovers checkpoints
     receiver = kb.export.build_raw_serving_input_receiver_fn(
         {"x": tf.TensorSpec([None], tf.float32)}
     )
