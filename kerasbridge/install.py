@@ -58,11 +58,16 @@ _EXPERIMENTAL_NAMES = {
     name: ("kerasbridge.experimental", name) for name in _experimental.__all__
 }
 _SUBMODULES = {"export": "kerasbridge.export", "inputs": "kerasbridge.inputs"}
+# Module name -> the names it raises a "use this instead" AttributeError for.
+_UNSUPPORTED = {
+    _MODULE_NAME: _unsupported.TOP_LEVEL,
+    _MODULE_NAME + ".experimental": _unsupported.EXPERIMENTAL,
+}
 
 _installed = None
 
 
-def _lazy_module(name, names, fallback_module, submodules=(), unsupported=()):
+def _lazy_module(name, names, fallback_module, submodules=()):
     module = types.ModuleType(name)
     module.__doc__ = f"kerasbridge's stand-in for `{name}`."
     static = {"VocabInfo": tf.compat.v1.train.VocabInfo}
@@ -70,7 +75,7 @@ def _lazy_module(name, names, fallback_module, submodules=(), unsupported=()):
     def __getattr__(attr):
         if attr in static:
             return static[attr]
-        missing = _unsupported.error(dict(unsupported), attr)
+        missing = _unsupported.error(_UNSUPPORTED.get(name, {}), attr)
         if missing is not None:
             raise missing
         if attr in submodules:
@@ -109,17 +114,10 @@ def install():
     global _installed
     if _installed is None:
         experimental = _lazy_module(
-            _MODULE_NAME + ".experimental",
-            _EXPERIMENTAL_NAMES,
-            None,
-            unsupported=_unsupported.EXPERIMENTAL,
+            _MODULE_NAME + ".experimental", _EXPERIMENTAL_NAMES, None
         )
         _installed = _lazy_module(
-            _MODULE_NAME,
-            _NAMES,
-            "kerasbridge",
-            _SUBMODULES,
-            unsupported=_unsupported.TOP_LEVEL,
+            _MODULE_NAME, _NAMES, "kerasbridge", _SUBMODULES
         )
         _installed.experimental = experimental
     sys.modules[_MODULE_NAME] = _installed
