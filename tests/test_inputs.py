@@ -281,6 +281,27 @@ def test_pandas_string_columns_become_string_features():
         )
 
 
+def test_pandas_nullable_and_categorical_columns():
+    frame = pd.DataFrame(
+        {
+            "n": pd.array([1, 2, 3], dtype="Int64"),
+            "m": pd.array([1, None, 3], dtype="Int64"),
+            "flag": pd.array([True, False, True], dtype="boolean"),
+            "cat": pd.Categorical(["x", "y", "x"]),
+        }
+    )
+    _, batches = _run_in_graph(pandas_input_fn(frame, batch_size=3, shuffle=False))
+    (batch,) = batches
+    assert batch["n"].dtype == np.int64 and batch["n"].tolist() == [1, 2, 3]
+    assert np.isnan(batch["m"][1]) and batch["m"][2] == 3.0
+    assert batch["flag"].tolist() == [True, False, True]
+    assert batch["cat"].tolist() == [b"x", b"y", b"x"]
+    with pytest.raises(TypeError, match="'when'"):
+        pandas_input_fn(
+            pd.DataFrame({"when": pd.to_datetime(["2024-01-01"])}), shuffle=False
+        )
+
+
 def test_eager_call_returns_a_dataset():
     dataset = numpy_input_fn(X, Y, batch_size=4, shuffle=False)()
     assert isinstance(dataset, tf.data.Dataset)

@@ -101,9 +101,18 @@ def pandas_input_fn(
 
 def _column(series, name):
     """A column as a numpy array `tf.data` can slice."""
+    from pandas.api import types as pd_types  # noqa: PLC0415
+
+    dtype = series.dtype
+    if pd_types.is_bool_dtype(dtype) or pd_types.is_numeric_dtype(dtype):
+        numpy_dtype = getattr(dtype, "numpy_dtype", None)
+        if numpy_dtype is None:
+            return series.to_numpy()
+        # A nullable extension column (Int64, boolean, Float32, ...).
+        if series.isna().any():
+            return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return series.to_numpy(dtype=numpy_dtype)
     values = series.to_numpy()
-    if values.dtype.kind in "biuf":
-        return values
     if values.dtype.kind in "OUS":
         if series.isna().any():
             raise ValueError(
@@ -112,6 +121,6 @@ def _column(series, name):
             )
         return np.asarray(values, dtype=object).astype(str)
     raise TypeError(
-        f"Column {name!r} has dtype {series.dtype}, which has no TensorFlow "
+        f"Column {name!r} has dtype {dtype}, which has no TensorFlow "
         "dtype; convert it (e.g. to int64, float or str) first."
     )
