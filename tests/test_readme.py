@@ -3,8 +3,9 @@
 How blocks are found and run (keep README additions compatible):
 
 * Every fenced block whose info string is `python` is run; ```bash, ```text
-  and others are not. Each block runs in a fresh namespace, in the order of
-  the README, with a temporary directory as the working directory (so
+  and others are not. Each block runs in a fresh namespace (named
+  `__main__`, as a pasted script), in the order of the README, in this test
+  process, with a temporary directory as the working directory (so
   relative paths such as `model_dir='iris_model'` land there).
 * A plain block must be self-contained: its own imports and small data.
 * A block may need data a reader would bring (`train_input_fn = ...`).
@@ -90,7 +91,7 @@ def test_the_readme_has_python_blocks():
 )
 def test_readme_block_runs(line, setup, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    namespace = {"__name__": f"readme_block_{line}"}
+    namespace = {"__name__": "__main__"}  # as if pasted into a script
     if setup is not None:
         namespace.update(getattr(readme_setups, setup)(tmp_path))
     tree = fill_in(code, namespace)
