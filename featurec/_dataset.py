@@ -5,10 +5,48 @@ The numba work then happens in the input pipeline, on tf.data's threads
 of inside the step's graph.
 """
 
+import sys
+
 import tensorflow as tf
 
 from featurec import _input_layer, _keras, _plan, _spec
 from featurec import transform as _transform
+
+# Modules whose feature lookups get `InputLayerFeatures`' explanation.
+_TF_FEATURE_COLUMN_MODULES = "tensorflow.python.feature_column"
+
+
+class InputLayerFeatures(dict):
+    """The features `featurec.dataset` yields when embeddings are trained.
+
+    A plain dict (the dense part under `featurec.DENSE_KEY`, each embedding
+    column's ids under `featurec_dense/<column>/...`) that only
+    `featurec.input_layer(features, feature_columns)` understands. When TF's
+    own `input_layer` (or `DenseFeatures`) looks a raw feature up in it, the
+    lookup raises a `ValueError` saying so, instead of TF's bare "Feature ...
+    is not in features dictionary".
+    """
+
+    def copy(self):
+        # TF's feature-column code copies the dict before its lookups.
+        return InputLayerFeatures(self)
+
+    def __contains__(self, key):
+        found = dict.__contains__(self, key)
+        if found or not isinstance(key, str):
+            return found
+        caller = sys._getframe(1).f_globals.get("__name__", "")  # noqa: SLF001
+        if caller.startswith(_TF_FEATURE_COLUMN_MODULES):
+            raise ValueError(
+                f"Feature {key!r} is not in these features: they come from "
+                "featurec.dataset, which for embedding columns yields "
+                f"{_input_layer.DENSE_KEY!r} plus each embedding column's ids, "
+                "a dict only featurec.input_layer(features, feature_columns) "
+                "understands. Use featurec.input_layer in the model_fn instead "
+                "of tf.compat.v1.feature_column.input_layer, or feed the raw "
+                "features to TF's input_layer."
+            )
+        return False
 
 
 def dataset(
@@ -27,10 +65,12 @@ def dataset(
     * the float32 matrix `[batch, width]` that input_layer would return,
       when nothing in it is trained: no embedding columns, or a compiled
       `featurec.Transform` whose embedding tables are all set;
-    * otherwise a dict for `featurec.input_layer(features, feature_columns)`
-      in the `model_fn`: the non-embedding part under
+    * otherwise (embedding columns whose tables the model trains) a dict
+      that ONLY `featurec.input_layer(features, feature_columns)` in the
+      `model_fn` understands: the non-embedding part under
       `featurec.DENSE_KEY` plus each embedding column's ids, which
-      input_layer looks up in its trainable variables.
+      `featurec.input_layer` looks up in its trainable variables. TF's own
+      `input_layer` cannot read it (it raises a `ValueError` saying so).
 
     Args:
         dataset: a `tf.data.Dataset` of batches (features dict, or tuples
@@ -44,19 +84,20 @@ def dataset(
         The mapped (and prefetched) `tf.data.Dataset`.
 
     Raises:
-        ValueError / TypeError: bad columns, or an element without a
-            features dict.
+        ValueError / TypeError: bad columns, an unbatched dataset (a
+            feature of rank 0), or an element without a features dict.
     """
     if isinstance(feature_columns, _transform.Transform):
         transform = feature_columns
         plan = transform._plan
         matrix = set(transform._tables) == set(plan.tables)
     else:
-        plan = _plan.build(_spec.read_columns(list(feature_columns)))
+        plan = _plan.build(_spec.read_columns(feature_columns))
         transform = _transform.Transform(plan)
         matrix = not plan.tables
     runner = None if matrix else _input_layer.KernelRunner(plan)
     keys = plan.feature_keys
+    _check_batched(dataset, plan, "dataset")
 
     def transform_features(features):
         _check_features(features, "dataset")
@@ -74,7 +115,7 @@ def dataset(
             name="featurec",
         )
         results[0].set_shape([None, plan.output_width])
-        out = {_input_layer.DENSE_KEY: results[0]}
+        out = InputLayerFeatures({_input_layer.DENSE_KEY: results[0]})
         rest = iter(results[1:])
         for spec, _ in plan.embeddings:
             parts = ("row_splits", "ids") + (("weights",) if _input_layer._weighted(spec) else ())
@@ -106,9 +147,10 @@ def keras_dataset(
     Arguments, return value and errors are those of `dataset`, with
     `feature_columns` the columns given to `keras_inputs`.
     """
-    plan = _plan.build(_spec.read_columns(list(feature_columns)))
+    plan = _plan.build(_spec.read_columns(feature_columns))
     runner = _keras.KerasFeatureRunner(plan)
     keys = plan.feature_keys
+    _check_batched(dataset, plan, "keras_dataset")
     tf_dtypes = [tf.as_dtype(d) for d in runner.dtypes]
 
     def transform_features(features):
@@ -124,6 +166,33 @@ def keras_dataset(
         return out
 
     return _map_features(dataset, transform_features, num_parallel_calls, prefetch, deterministic)
+
+
+def _check_batched(dataset, plan, fn_name):
+    """Raises up front when the dataset yields single rows, not batches."""
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(
+            f"featurec.{fn_name} needs a tf.data.Dataset; got "
+            f"{type(dataset).__name__}."
+        )
+    spec = dataset.element_spec
+    if isinstance(spec, tuple) and spec:
+        spec = spec[0]
+    if not isinstance(spec, dict):
+        return  # _check_features names the problem when the map is traced
+    for key in plan.feature_keys:
+        feature = spec.get(key)
+        shape = getattr(feature, "shape", None)
+        if shape is not None and shape.rank == 0:
+            column = next(
+                s.name for s, _ in plan.outputs if key in _spec.feature_keys(s)
+            )
+            raise ValueError(
+                f"featurec.{fn_name} needs a batched dataset, but feature "
+                f"{key!r} (column {column!r}) has rank 0 in each element: "
+                f"Feature (key: {key}) cannot have rank 0. Batch the dataset "
+                f"first, e.g. featurec.{fn_name}(ds.batch(256), columns)."
+            )
 
 
 def _check_features(features, fn_name):

@@ -74,7 +74,8 @@ def input_layer(
     Args:
         features: dict feature key -> `Tensor` / `SparseTensor` /
             `RaggedTensor`, as input_layer takes.
-        feature_columns: the dense columns input_layer takes.
+        feature_columns: the dense columns input_layer takes (one column,
+            or an iterable of them).
         weight_collections: extra collections for the embedding variables.
         trainable: whether embedding variables are trainable.
         cols_to_vars: if a dict, filled with column -> list of its variables.
@@ -124,13 +125,8 @@ def input_layer(
 
 
 def _as_list(feature_columns):
-    if feature_columns is None:
-        raise ValueError("feature_columns must not be None.")
-    if isinstance(feature_columns, (list, tuple)):
-        return list(feature_columns)
-    if hasattr(feature_columns, "name") and hasattr(feature_columns, "_parse_example_spec"):
-        return [feature_columns]  # a single column, as TF's _normalize_feature_columns allows
-    return list(feature_columns)
+    # A single column, as TF's _normalize_feature_columns allows.
+    return _spec.as_column_list(feature_columns)
 
 
 def _var_scope_name(spec):

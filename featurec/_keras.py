@@ -24,7 +24,7 @@ DENSE_INPUT = "featurec_dense"
 
 
 def _build_plan(feature_columns):
-    return _plan.build(_spec.read_columns(list(feature_columns)))
+    return _plan.build(_spec.read_columns(feature_columns))
 
 
 def _dense_columns(plan):
@@ -191,7 +191,7 @@ class KerasInputLayer(keras.layers.Layer):
 
     def __init__(self, feature_columns, **kwargs):
         super().__init__(**kwargs)
-        self._columns = list(feature_columns)
+        self._columns = _spec.as_column_list(feature_columns)
         plan = _build_plan(self._columns)
         self._layout = []
         dense_at = 0

@@ -155,11 +155,33 @@ def _kind(column):
     return type(column).__name__.lstrip("_")
 
 
+def as_column_list(feature_columns):
+    """`feature_columns` as a list; a single column becomes `[column]`.
+
+    TF's input_layer accepts one column as well as an iterable of them. v2
+    columns are namedtuples, so a single column must be recognised before
+    it is iterated (iterating it would yield its fields).
+    """
+    if feature_columns is None:
+        raise ValueError("feature_columns must not be None.")
+    if _is_column(feature_columns):
+        return [feature_columns]
+    return list(feature_columns)
+
+
+def _is_column(value):
+    return hasattr(value, "name") and (
+        hasattr(value, "parse_example_spec")
+        or hasattr(value, "_parse_example_spec")
+    )
+
+
 def read_columns(feature_columns):
     """Converts what input_layer accepts into dense specs.
 
     Args:
-        feature_columns: iterable of dense `tf.feature_column` columns.
+        feature_columns: one dense `tf.feature_column` column or an iterable
+            of them.
 
     Returns:
         A list of dense specs (Numeric/Bucketized/Indicator/Embedding) in the
@@ -172,10 +194,7 @@ def read_columns(feature_columns):
         TypeError: for objects that are not feature columns, or an
             unsupported `normalizer_fn`.
     """
-    if feature_columns is None:
-        raise ValueError("feature_columns must not be None.")
-    if not isinstance(feature_columns, (list, tuple)):
-        feature_columns = list(feature_columns)
+    feature_columns = as_column_list(feature_columns)
     if not feature_columns:
         raise ValueError("Expected feature_columns to be iterable, found: []")
     specs, names = [], set()

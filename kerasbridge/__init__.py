@@ -1,19 +1,22 @@
 """kerasbridge: the `tf.estimator` workflow on TensorFlow 2.21 + Keras 3.
 
 The public API mirrors `tf.estimator`: `Estimator`, `EstimatorSpec`, `ModeKeys`,
-`RunConfig`, the standard hooks, `train_and_evaluate`, exporters, `kb.export`
-and `kb.experimental`; plus `model_to_estimator` for Keras 3 models and
-`install()`, which makes `tf.estimator` resolve to this package.
+`RunConfig`, the standard hooks, `train_and_evaluate`, exporters,
+`add_metrics`, the parse-example-spec helpers, `kb.export`, `kb.experimental`
+and `kb.inputs`; plus `model_to_estimator` for Keras 3 models and `install()`,
+which makes `tf.estimator` resolve to this package.
 """
 
 from kerasbridge import experimental
 from kerasbridge import export
+from kerasbridge import inputs
 from kerasbridge.estimator import Estimator
 from kerasbridge.estimator_spec import EstimatorSpec
 from kerasbridge.exporter import Exporter
 from kerasbridge.exporters import BestExporter
 from kerasbridge.exporters import FinalExporter
 from kerasbridge.exporters import LatestExporter
+from kerasbridge.extenders import add_metrics
 from kerasbridge.hooks import CheckpointSaverHook
 from kerasbridge.hooks import CheckpointSaverListener
 from kerasbridge.hooks import FeedFnHook
@@ -35,6 +38,8 @@ from kerasbridge.install import install
 from kerasbridge.keras import estimator_weights_to_keras
 from kerasbridge.keras import model_to_estimator
 from kerasbridge.mode_keys import ModeKeys
+from kerasbridge.parsing_utils import classifier_parse_example_spec
+from kerasbridge.parsing_utils import regressor_parse_example_spec
 from kerasbridge.predictor import Predictor
 from kerasbridge.predictor import make_predictor
 from kerasbridge.run_config import RunConfig

@@ -21,6 +21,7 @@ import os
 
 import tensorflow as tf
 
+from kerasbridge._runtime import _args
 from kerasbridge._runtime import _summaries as _summaries_lib
 
 _EVENT_FILE_GLOB_PATTERN = "events.out.tfevents.*"
@@ -55,6 +56,8 @@ def make_early_stopping_hook(
             "`estimator` must have type `tf.estimator.Estimator`. "
             f"Got: {type(estimator)}"
         )
+    _args.check_number(run_every_secs, "run_every_secs", integer=False)
+    _args.check_number(run_every_steps, "run_every_steps")
     if run_every_secs is not None and run_every_steps is not None:
         raise ValueError(
             "Only one of `run_every_secs` and `run_every_steps` must be set."
@@ -136,6 +139,9 @@ def stop_if_no_increase_hook(
     at least `max_steps_without_increase` global steps after the best
     (highest) value seen up to it. See `make_early_stopping_hook` for the rest.
     """
+    _args.check_number(
+        max_steps_without_increase, "max_steps_without_increase"
+    )
     return _stop_if_no_metric_improvement_hook(
         estimator,
         metric_name,
@@ -164,6 +170,9 @@ def stop_if_no_decrease_hook(
     at least `max_steps_without_decrease` global steps after the best
     (lowest) value seen up to it. See `make_early_stopping_hook` for the rest.
     """
+    _args.check_number(
+        max_steps_without_decrease, "max_steps_without_decrease"
+    )
     return _stop_if_no_metric_improvement_hook(
         estimator,
         metric_name,
@@ -209,6 +218,7 @@ def _stop_if_threshold_crossed_hook(
     run_every_secs,
     run_every_steps,
 ):
+    _args.check_number(min_steps, "min_steps")
     eval_dir = estimator.eval_dir() if eval_dir is None else eval_dir
 
     def stop_if_threshold_crossed_fn():
@@ -245,6 +255,7 @@ def _stop_if_no_metric_improvement_hook(
     run_every_secs,
     run_every_steps,
 ):
+    _args.check_number(min_steps, "min_steps")
     eval_dir = estimator.eval_dir() if eval_dir is None else eval_dir
 
     def stop_if_no_metric_improvement_fn():

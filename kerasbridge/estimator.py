@@ -14,6 +14,7 @@ import tensorflow as tf
 from kerasbridge import run_config as run_config_lib
 from kerasbridge import predictor as _predictor
 from kerasbridge import warm_starting
+from kerasbridge._runtime import _args
 from kerasbridge._runtime import _checkpoints
 from kerasbridge._runtime import _evaluate
 from kerasbridge._runtime import _model_fn
@@ -179,7 +180,8 @@ class Estimator:
             ValueError: both or non-positive `steps`/`max_steps`, an
                 evaluator/ps task, listeners without checkpointing, or a
                 model_dir checkpoint that does not match the `model_fn`.
-            TypeError: a hook or listener of the wrong type.
+            TypeError: a hook or listener of the wrong type, or a
+                non-integer `steps`/`max_steps`.
         """
         if self._config.task_type in (TaskType.EVALUATOR, TaskType.PS):
             raise ValueError(
@@ -188,6 +190,8 @@ class Estimator:
                 "according to given configuration. Current configuration: "
                 f"{self._config}."
             )
+        _args.check_number(steps, "steps")
+        _args.check_number(max_steps, "max_steps")
         if steps is not None and max_steps is not None:
             raise ValueError("Can not provide both steps and max_steps.")
         if steps is not None and steps <= 0:
@@ -243,8 +247,9 @@ class Estimator:
         Raises:
             ValueError: non-positive `steps`, a metric named `loss` or
                 `global_step`, or a checkpoint that does not match.
-            TypeError: a hook of the wrong type.
+            TypeError: a hook of the wrong type, or a non-integer `steps`.
         """
+        _args.check_number(steps, "steps")
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         hooks = _check_hooks(hooks)

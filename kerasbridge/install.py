@@ -5,9 +5,15 @@ TensorFlow >= 2.16 has no `tf.estimator`. After `kerasbridge.install()`,
 tensorflow.estimator`) is a module whose names resolve to kerasbridge:
 `tf.estimator.Estimator`, `.ModeKeys`, `.EstimatorSpec`, `.RunConfig`,
 `.TrainSpec`, `.EvalSpec`, `.train_and_evaluate`, `.WarmStartSettings`, the
-hook classes, `.experimental.stop_if_*_hook`, `.export.*`, and whatever else
-the `kerasbridge` package exports (canned estimators, exporters, ...).
-Names resolve lazily, so installing costs nothing until they are used.
+hook classes, `.add_metrics`, the parse-example-spec helpers,
+`.experimental.*` (early stopping, `InMemoryEvaluatorHook`, ...), `.export.*`,
+`tf.compat.v1.estimator.inputs.{numpy,pandas}_input_fn`, and whatever else the
+`kerasbridge` package exports (canned estimators, exporters, ...). Names the
+original had that mean nothing on TF 2.21 + CPU (`tpu`, `LinearSDCA`, ...)
+raise an `AttributeError` saying what to use instead (`_unsupported`).
+`tf.estimator` and `tf.compat.v1.estimator` are one module holding the union
+of both name sets. Names resolve lazily, so installing costs nothing until
+they are used.
 
 It also makes `tf.compat.v1.layers` (`tf.layers` under `import
 tensorflow.compat.v1 as tf`) work again in graph mode, as
@@ -21,6 +27,7 @@ import types
 
 import tensorflow as tf
 
+from kerasbridge import _unsupported
 from kerasbridge import experimental as _experimental
 from kerasbridge import hooks as _hooks
 from kerasbridge.compat._hook import install_v1_layers as _install_v1_layers
@@ -43,12 +50,26 @@ _NAMES = {
     "LatestExporter": ("kerasbridge.exporters", "LatestExporter"),
     "BestExporter": ("kerasbridge.exporters", "BestExporter"),
     "FinalExporter": ("kerasbridge.exporters", "FinalExporter"),
+    "add_metrics": ("kerasbridge.extenders", "add_metrics"),
+    "classifier_parse_example_spec": (
+        "kerasbridge.parsing_utils",
+        "classifier_parse_example_spec",
+    ),
+    "regressor_parse_example_spec": (
+        "kerasbridge.parsing_utils",
+        "regressor_parse_example_spec",
+    ),
 }
 _NAMES.update({name: ("kerasbridge.hooks", name) for name in _hooks.__all__})
 _EXPERIMENTAL_NAMES = {
-    name: ("kerasbridge.early_stopping", name) for name in _experimental.__all__
+    name: ("kerasbridge.experimental", name) for name in _experimental.__all__
 }
-_SUBMODULES = {"export": "kerasbridge.export"}
+_SUBMODULES = {"export": "kerasbridge.export", "inputs": "kerasbridge.inputs"}
+# Module name -> the names it raises a "use this instead" AttributeError for.
+_UNSUPPORTED = {
+    _MODULE_NAME: _unsupported.TOP_LEVEL,
+    _MODULE_NAME + ".experimental": _unsupported.EXPERIMENTAL,
+}
 
 _installed = None
 
@@ -61,6 +82,9 @@ def _lazy_module(name, names, fallback_module, submodules=()):
     def __getattr__(attr):
         if attr in static:
             return static[attr]
+        missing = _unsupported.error(_UNSUPPORTED.get(name, {}), attr)
+        if missing is not None:
+            raise missing
         if attr in submodules:
             value = importlib.import_module(submodules[attr])
         elif attr in names:

@@ -21,6 +21,8 @@ import tensorflow as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 from tensorflow.python.util import function_utils
 
+from kerasbridge._runtime import _args
+
 _USE_DEFAULT = object()
 _VALID_DEVICE_FN_ARGS = frozenset(["op"])
 
@@ -695,7 +697,26 @@ def _validate_save_ckpt_with_replaced_keys(config, replaced_keys):
         config._save_checkpoints_steps = None
 
 
+# Numeric properties: a value of another type is a TypeError naming it.
+_INTEGER_PROPERTIES = (
+    "save_summary_steps",
+    "save_checkpoints_steps",
+    "keep_checkpoint_max",
+    "log_step_count_steps",
+)
+_NUMBER_PROPERTIES = (
+    "save_checkpoints_secs",
+    "keep_checkpoint_every_n_hours",
+    "session_creation_timeout_secs",
+)
+
+
 def _validate_properties(config):
+    for name in _INTEGER_PROPERTIES + _NUMBER_PROPERTIES:
+        _args.check_number(
+            getattr(config, name), name, integer=name in _INTEGER_PROPERTIES
+        )
+
     def _validate(name, condition, message):
         value = getattr(config, name)
         if value is not None and not condition(value):

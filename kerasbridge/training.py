@@ -16,6 +16,7 @@ import os
 
 import tensorflow as tf
 
+from kerasbridge._runtime import _args
 from kerasbridge.exporter import Exporter
 from kerasbridge.run_config import TaskType
 
@@ -47,6 +48,7 @@ class TrainSpec(
         cls, input_fn, max_steps=None, hooks=None, saving_listeners=None
     ):
         _validate_input_fn(input_fn)
+        _args.check_number(max_steps, "max_steps")
         if max_steps is not None and max_steps <= 0:
             raise ValueError(f"Must specify max_steps > 0, given: {max_steps}")
         return super().__new__(
@@ -102,6 +104,9 @@ class EvalSpec(
         throttle_secs=600,
     ):
         _validate_input_fn(input_fn)
+        _args.check_number(steps, "steps")
+        _args.check_number(start_delay_secs, "start_delay_secs", integer=False)
+        _args.check_number(throttle_secs, "throttle_secs", integer=False)
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         if name is not None and not isinstance(name, str):

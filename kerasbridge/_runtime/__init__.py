@@ -1,6 +1,7 @@
 """Plumbing behind `kerasbridge.Estimator`: one module per concept.
 
-* `_args`: calling user functions with only the arguments they declare.
+* `_args`: calling user functions with only the arguments they declare, and
+  checking public numeric arguments.
 * `_graph`: the fresh graph every Estimator call builds.
 * `_inputs`: calling `input_fn` and parsing what it returns.
 * `_model_fn`: checking and calling `model_fn`.

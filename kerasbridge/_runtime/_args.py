@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import numbers
 
 
 def fn_args(fn):
@@ -33,3 +34,34 @@ def fn_args(fn):
             inspect.Parameter.KEYWORD_ONLY,
         )
     )
+
+
+def check_number(value, name, integer=True):
+    """Raises a TypeError naming `name` unless `value` is a number.
+
+    Public numeric arguments (`steps`, `max_steps`, `throttle_secs`, ...)
+    are checked before they are compared, so `steps='10'` says which argument
+    is wrong instead of failing inside a comparison.
+
+    Args:
+        value: The argument's value (None is accepted: "not given").
+        name: The argument's name, for the message.
+        integer: Whether the argument must be an integer.
+
+    Returns:
+        `value`.
+
+    Raises:
+        TypeError: `value` is not None, not a number (or not an integer),
+            or a bool.
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, kind)
+    ):
+        wanted = "an integer" if integer else "a number"
+        raise TypeError(
+            f"{name} must be {wanted}, given {type(value).__name__}: "
+            f"{value!r}"
+        )
+    return value

@@ -23,6 +23,7 @@ import tensorflow as tf
 from tensorflow.python.client import session as session_lib
 
 from kerasbridge import run_config as run_config_lib
+from kerasbridge._runtime import _quiet
 from kerasbridge._runtime import _restoring_session
 
 _MAX_CACHED_STRUCTURES = 32
@@ -111,7 +112,10 @@ class _CachingSessionCreator(tf.compat.v1.train.SessionCreator):
         self._creator = creator
 
     def create_session(self):
-        return _CachedRunSession(self._creator.create_session())
+        # Restoring calls the Saver's deprecated `get_checkpoint_mtimes`.
+        with _quiet.own_deprecations():
+            session = self._creator.create_session()
+        return _CachedRunSession(session)
 
 
 def fetch_runner(session, fetches, hooks):

@@ -5,9 +5,17 @@ from kerasbridge.early_stopping import stop_if_higher_hook
 from kerasbridge.early_stopping import stop_if_lower_hook
 from kerasbridge.early_stopping import stop_if_no_decrease_hook
 from kerasbridge.early_stopping import stop_if_no_increase_hook
+from kerasbridge.export._receivers import build_raw_supervised_input_receiver_fn
+from kerasbridge.in_memory_evaluator import InMemoryEvaluatorHook
+from kerasbridge.logit_fn import call_logit_fn
+from kerasbridge.stop_at_checkpoint_step import make_stop_at_checkpoint_step_hook
 
 __all__ = [
+    "InMemoryEvaluatorHook",
+    "build_raw_supervised_input_receiver_fn",
+    "call_logit_fn",
     "make_early_stopping_hook",
+    "make_stop_at_checkpoint_step_hook",
     "stop_if_higher_hook",
     "stop_if_lower_hook",
     "stop_if_no_decrease_hook",

@@ -15,6 +15,7 @@ import os
 import tensorflow as tf
 from tensorflow.python.saved_model import model_utils
 
+from kerasbridge._runtime import _quiet
 from kerasbridge.export._model_graph import model_graph
 from kerasbridge.mode_keys import ModeKeys
 
@@ -153,19 +154,20 @@ def _add_meta_graph_for_mode(
 ):
     """Builds `mode`'s graph, restores the checkpoint, adds it to `builder`."""
     with model_graph(estimator, input_receiver_fn, mode) as (_, receiver, spec):
-        export_outputs = model_utils.export_outputs_for_mode(
-            mode=spec.mode,
-            serving_export_outputs=spec.export_outputs,
-            predictions=spec.predictions,
-            loss=spec.loss,
-            metrics=spec.eval_metric_ops,
-        )
-        signature_def_map = model_utils.build_all_signature_defs(
-            receiver.receiver_tensors,
-            export_outputs,
-            getattr(receiver, "receiver_tensors_alternatives", None),
-            serving_only=(mode == ModeKeys.PREDICT),
-        )
+        with _quiet.own_deprecations():
+            export_outputs = model_utils.export_outputs_for_mode(
+                mode=spec.mode,
+                serving_export_outputs=spec.export_outputs,
+                predictions=spec.predictions,
+                loss=spec.loss,
+                metrics=spec.eval_metric_ops,
+            )
+            signature_def_map = model_utils.build_all_signature_defs(
+                receiver.receiver_tensors,
+                export_outputs,
+                getattr(receiver, "receiver_tensors_alternatives", None),
+                serving_only=(mode == ModeKeys.PREDICT),
+            )
         local_init_op = spec.scaffold.local_init_op
         if local_init_op is None:
             local_init_op = tf.compat.v1.train.Scaffold.default_local_init_op()
