@@ -12,7 +12,7 @@ text loads under both interpreters):
 
     import _original
     _original.add_option(parser)                        # --original-python
-    sides = _original.start(__file__, args.original_python)
+    sides = _original.start(__file__, args.original_python, parser)
     results = _original.interleave(sides, "train", rounds=5, steps=2000)
     _original.ratio(results, "steps_per_sec")           # None without it
     ...
@@ -169,21 +169,29 @@ class Worker:
         return self._log.read()[-3000:] or f"exit {self._process.returncode}"
 
 
-def start(script, original_python=None):
+def start(script, original_python=None, parser=None):
     """Starts the workers: ours, and the original's if a path is given.
 
     Args:
         script: the benchmark script (`__file__`); each worker runs it.
         original_python: `--original-python`, or None.
+        parser: the script's `argparse` parser, to report a bad interpreter
+            as a usage error instead of raising.
 
     Returns:
         A dict side -> `Worker`, ours first.
 
     Raises:
-        ValueError: `original_python` is not a usable interpreter.
+        ValueError: `original_python` is not a usable interpreter (and no
+            `parser` was given).
     """
     if original_python:
-        check_interpreter(original_python)
+        try:
+            check_interpreter(original_python)
+        except ValueError as e:
+            if parser is None:
+                raise
+            parser.error(str(e))
     sides = {OURS: Worker(OURS, sys.executable, script)}
     if original_python:
         sides[ORIGINAL] = Worker(ORIGINAL, original_python, script)

@@ -267,8 +267,6 @@ def report(results, repeats):
         if original:
             cells.append(f"{_original.ratio(results, key):.2f}x")
         print(f"| {label} | {unit} | " + " | ".join(cells) + f" | {target} |")
-    if not original:
-        print(f"\n{_original.NO_RATIO}")
 
 
 def main(argv=None):
@@ -283,7 +281,7 @@ def main(argv=None):
     )
     _original.add_option(parser)
     args = parser.parse_args(argv)
-    sides = _original.start(__file__, args.original_python)
+    sides = _original.start(__file__, args.original_python, parser)
     try:
         _original.interleave(sides, "warm_up", rounds=1, only=args.only)
         results = _original.interleave(

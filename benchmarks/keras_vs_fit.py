@@ -167,8 +167,7 @@ def report(results, repeats):
                       f"| {w / f:.2f}x | {s:,.0f} | {s / f:.2f}x | {c:.2f} s "
                       f"| {target} |")
     if _original.ORIGINAL not in results[next(iter(results))]:
-        print(f"\n{_original.NO_RATIO}")
-        return
+        return  # describe() said that no ratio was measured.
     print("\nours / original, ratio of medians (steps per wall second; "
           "CPU second in brackets)\n")
     print("| batch | Estimator, whole call | Estimator, steady | fit |")
@@ -187,7 +186,7 @@ def main():
                         help="rounds per side and batch size")
     _original.add_option(parser)
     args = parser.parse_args()
-    sides = _original.start(__file__, args.original_python)
+    sides = _original.start(__file__, args.original_python, parser)
     try:
         results = {
             # fit and the Estimator alternate within a round, and the sides
