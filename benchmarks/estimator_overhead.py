@@ -1,6 +1,6 @@
 """Estimator overhead: `train()` / `predict()` against a bare Session loop.
 
-Measures, in one process and on the same graph and input:
+Measures, in one worker process per side and on the same graph and input:
 
 * steps/second of a whole `Estimator.train()` call (DNN 4 -> 64 -> 64 -> 3,
   Adagrad, batch 32, 2,000 steps, default `RunConfig`), and its steady-state
@@ -14,14 +14,19 @@ Measures, in one process and on the same graph and input:
 
 Run:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/estimator_overhead.py [--repeats 3]
-        [--only train|predict]
+        [--only train|predict] [--original-python /path/to/v215/bin/python]
 
-Reference numbers for the original `tf.estimator` on this class of machine
-(issue 2): 1,450 steps/s for the whole call (2,300 steady), 0.46 s fixed cost,
-45k rows/s for predict at batch 32.
+With `--original-python` (a TF 2.15 + tensorflow-estimator 2.15 interpreter)
+the same workload, with the same script text (`tf.estimator` is kerasbridge's
+after `kb.install()` on our side), runs under the original too, rounds
+alternating ours, original, ...; each row then gives the medians of both and
+their ratio. Without it only our figures are printed: absolute figures of the
+original measured elsewhere do not carry to this machine.
 """
 
 import argparse
+import atexit
+import shutil
 import statistics
 import tempfile
 import time
@@ -29,9 +34,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from kerasbridge.estimator import Estimator
-from kerasbridge.estimator_spec import EstimatorSpec
-from kerasbridge.mode_keys import ModeKeys
+import _original
 
 v1 = tf.compat.v1
 
@@ -39,12 +42,6 @@ BATCH = 32
 STEPS = 2000
 STEADY_FROM = 500
 PREDICT_ROWS = 10_000
-ORIGINAL = {
-    "steps_per_sec": 1450.0,
-    "steady": 2300.0,
-    "fixed": 0.46,
-    "rows": 45_000.0,
-}
 
 
 def _data(rows, seed=0):
@@ -71,9 +68,10 @@ def _logits(x):
 
 
 def model_fn(features, labels, mode):
+    est = _original.tf_estimator()
     logits = _logits(features)
-    if mode == ModeKeys.PREDICT:
-        return EstimatorSpec(
+    if mode == est.ModeKeys.PREDICT:
+        return est.EstimatorSpec(
             mode,
             predictions={"class_ids": tf.argmax(logits, 1), "logits": logits},
         )
@@ -81,7 +79,7 @@ def model_fn(features, labels, mode):
     train_op = v1.train.AdagradOptimizer(0.05).minimize(
         loss, global_step=v1.train.get_global_step()
     )
-    return EstimatorSpec(mode, loss=loss, train_op=train_op)
+    return est.EstimatorSpec(mode, loss=loss, train_op=train_op)
 
 
 class _StepTimer(tf.compat.v1.train.SessionRunHook):
@@ -132,7 +130,9 @@ def bench_session_floor():
 def bench_train():
     """Whole-call and steady steps/s, and fixed cost, of `train()`."""
     with tempfile.TemporaryDirectory() as model_dir:
-        estimator = Estimator(model_fn, model_dir=model_dir)
+        estimator = _original.tf_estimator().Estimator(
+            model_fn, model_dir=model_dir
+        )
         timer = _StepTimer()
         start, start_cpu = time.perf_counter(), time.process_time()
         estimator.train(train_input_fn, steps=STEPS, hooks=[timer])
@@ -151,7 +151,7 @@ def bench_train():
 
 
 def bench_predict(model_dir):
-    estimator = Estimator(model_fn, model_dir=model_dir)
+    estimator = _original.tf_estimator().Estimator(model_fn, model_dir=model_dir)
     start, start_cpu = time.perf_counter(), time.process_time()
     rows = 0
     first_at = None
@@ -168,97 +168,133 @@ def bench_predict(model_dir):
     }
 
 
+# --- workloads, run in each side's worker ---------------------------------
+
+_predict_dir = None
+
+
+def _trained_dir():
+    """A model_dir trained for 10 steps, made once per worker."""
+    global _predict_dir
+    if _predict_dir is None:
+        _predict_dir = tempfile.mkdtemp(prefix="estimator_overhead_")
+        atexit.register(shutil.rmtree, _predict_dir, ignore_errors=True)
+        _original.tf_estimator().Estimator(
+            model_fn, model_dir=_predict_dir
+        ).train(train_input_fn, steps=10)
+    return _predict_dir
+
+
+def warm_up(only):
+    """First graph builds pay one-off import and tracing costs."""
+    tf.get_logger().setLevel("ERROR")
+    if only in (None, "train"):
+        bench_session_floor()
+        with tempfile.TemporaryDirectory() as model_dir:
+            _original.tf_estimator().Estimator(
+                model_fn, model_dir=model_dir
+            ).train(train_input_fn, steps=10)
+    if only in (None, "predict"):
+        bench_predict(_trained_dir())
+    return {}
+
+
+def one_round(only):
+    """One repeat: session floor, train() and predict(), as selected."""
+    result = {}
+    if only in (None, "train"):
+        floor = bench_session_floor()
+        train = bench_train()
+        result.update(
+            floor=floor,
+            whole=train["steps_per_sec"],
+            steady=train["steady"],
+            fixed=train["fixed"],
+            fixed_cpu=train["fixed_cpu"],
+            # Floor and steady rate of the same repeat ran back to back:
+            # their ratio is steadier on a shared machine than either alone.
+            overhead=floor / train["steady"],
+        )
+    if only in (None, "predict"):
+        predict = bench_predict(_trained_dir())
+        result.update(
+            rows=predict["rows_per_sec"],
+            rows_cpu=predict["rows_per_cpu_sec"],
+            rows_steady=predict["steady_rows_per_sec"],
+        )
+    return result
+
+
+# --- the benchmark ----------------------------------------------------------
+
+# key: (label, unit, better: max for rates / min for costs, target of issue 2)
+_METRICS = {
+    "floor": ("session floor (steady)", "steps/s", max, ""),
+    "whole": ("train() whole call", "steps/s", max, "ratio >= 1.2"),
+    "steady": ("train() steady", "steps/s", max, ""),
+    "fixed": ("train() fixed cost", "s", min, "ours <= 0.3 s"),
+    "fixed_cpu": ("train() fixed cost, CPU time", "cpu-s", min, ""),
+    "overhead": ("train() per-step time / floor", "x", min, "ours <= 1.3"),
+    "rows": ("predict() whole call", "rows/s", max, "ratio >= 2"),
+    "rows_cpu": ("predict() whole call, CPU time", "rows/cpu-s", max, ""),
+    "rows_steady": ("predict() steady", "rows/s", max, ""),
+}
+
+
+def _fmt(value, unit):
+    return f"{value:.3f}" if unit in ("s", "x", "cpu-s") else f"{value:,.0f}"
+
+
+def report(results, repeats):
+    """Prints a markdown table: per side median (best), ratio of medians."""
+    original = _original.ORIGINAL in results
+    head = "| measurement | unit | ours median (best) |"
+    if original:
+        head += " original median (best) | ours / original (medians) |"
+    print(f"\n{repeats} rounds per side\n")
+    print(head + " target |")
+    print("|---|---|---:|" + ("---:|---:|" if original else "") + "---|")
+    for key, (label, unit, best, target) in _METRICS.items():
+        if key not in results[_original.OURS][0]:
+            continue
+        cells = []
+        for side_results in results.values():
+            values = [r[key] for r in side_results]
+            cells.append(
+                f"{_fmt(statistics.median(values), unit)} "
+                f"({_fmt(best(values), unit)})"
+            )
+        if original:
+            cells.append(f"{_original.ratio(results, key):.2f}x")
+        print(f"| {label} | {unit} | " + " | ".join(cells) + f" | {target} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds per side")
     parser.add_argument(
         "--only",
         choices=("train", "predict"),
         help="run only the train() (with its session floor) or the "
         "predict() measurements",
     )
+    _original.add_option(parser)
     args = parser.parse_args(argv)
-    run_train = args.only in (None, "train")
-    run_predict = args.only in (None, "predict")
-    tf.get_logger().setLevel("ERROR")
-
-    # Warm-up: first graph builds pay one-off import/JIT costs.
-    if run_train:
-        bench_session_floor()
-        with tempfile.TemporaryDirectory() as model_dir:
-            Estimator(model_fn, model_dir=model_dir).train(
-                train_input_fn, steps=10
-            )
-
-    floors, trains, predicts = [], [], []
-    with tempfile.TemporaryDirectory() as predict_dir:
-        Estimator(model_fn, model_dir=predict_dir).train(
-            train_input_fn, steps=10
+    sides = _original.start(__file__, args.original_python, parser)
+    try:
+        _original.interleave(sides, "warm_up", rounds=1, only=args.only)
+        results = _original.interleave(
+            sides, "one_round", rounds=args.repeats, only=args.only
         )
-        for _ in range(args.repeats):
-            if run_train:
-                floors.append(bench_session_floor())
-                trains.append(bench_train())
-            if run_predict:
-                predicts.append(bench_predict(predict_dir))
-
-    metrics = {
-        "floor": (floors, "steps/s", max),
-        "whole": ([t["steps_per_sec"] for t in trains], "steps/s", max),
-        "steady": ([t["steady"] for t in trains], "steps/s", max),
-        "fixed": ([t["fixed"] for t in trains], "s", min),
-        "fixed_cpu": ([t["fixed_cpu"] for t in trains], "cpu-s", min),
-        # Floor and steady rate of the same repeat ran back to back: their
-        # ratio is steadier on a shared machine than either number alone.
-        "overhead": (
-            [f / t["steady"] for f, t in zip(floors, trains)],
-            "x",
-            min,
-        ),
-        "rows": ([p["rows_per_sec"] for p in predicts], "rows/s", max),
-        "rows_cpu": (
-            [p["rows_per_cpu_sec"] for p in predicts],
-            "rows/cpu-s",
-            max,
-        ),
-        "rows_steady": (
-            [p["steady_rows_per_sec"] for p in predicts],
-            "rows/s",
-            max,
-        ),
-    }
-    labels = {
-        "floor": "session floor (steady)",
-        "whole": "train() whole call",
-        "steady": "train() steady",
-        "fixed": "train() fixed cost",
-        "fixed_cpu": "train() fixed cost, CPU time",
-        "overhead": "train() per-step time / floor",
-        "rows": "predict() whole call",
-        "rows_cpu": "predict() whole call, CPU time",
-        "rows_steady": "predict() steady",
-    }
-    targets = {
-        "whole": lambda v: f"x{v / ORIGINAL['steps_per_sec']:.2f} of the "
-        "original (target >= 1.2)",
-        "fixed": lambda v: f"original {ORIGINAL['fixed']} s (target <= 0.3)",
-        "overhead": lambda v: "target <= 1.3",
-        "rows": lambda v: f"x{v / ORIGINAL['rows']:.2f} of the original "
-        "(target >= 2)",
-        "rows_steady": lambda v: f"x{v / ORIGINAL['rows']:.2f} of the original",
-    }
-    print(f"{args.repeats} repeats: best (median)")
-    for key, (values, unit, pick) in metrics.items():
-        if not values:
-            continue
-        best, median = pick(values), statistics.median(values)
-        note = targets[key](best) if key in targets else ""
-        fmt = "{:.3f}" if unit in ("s", "x", "cpu-s") else "{:,.0f}"
-        print(
-            f"{labels[key]:31s} {fmt.format(best):>9s} "
-            f"({fmt.format(median)}) {unit:7s} {note}"
-        )
+        print("\n".join(_original.describe(sides)))
+        report(results, args.repeats)
+    finally:
+        _original.stop(sides)
 
 
 if __name__ == "__main__":
-    main()
+    if _original.is_worker():
+        _original.serve({"warm_up": warm_up, "one_round": one_round})
+    else:
+        main()

@@ -13,11 +13,9 @@ Run:
 import argparse
 import collections
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import featurec_vs_feature_column as bench  # noqa: E402
 

@@ -48,8 +48,6 @@ import time
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Benchmark the checkout this file is in, whatever is installed.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # feature_column constructors print deprecation notices on every call.
 warnings.filterwarnings("ignore")
 
@@ -313,8 +311,7 @@ def check_equal(name, got, expected, exact=True):
 _STARTUP_SCRIPT = r"""
 import json, os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, {repo_dir!r})
-sys.path.insert(0, {bench_dir!r})
+sys.path.insert(0, {bench_dir!r})  # a -c script: find the sibling module
 import featurec_vs_feature_column as bench
 columns = bench.build_columns()
 tables = bench.make_tables()
@@ -349,7 +346,7 @@ def startup_times(cache_dir, script=None):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, TF_CPP_MIN_LOG_LEVEL="3")
     bench_dir = os.path.dirname(os.path.abspath(__file__))
     if script is None:
-        script = _STARTUP_SCRIPT.format(repo_dir=os.path.dirname(bench_dir), bench_dir=bench_dir)
+        script = _STARTUP_SCRIPT.format(bench_dir=bench_dir)
     proc = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
     )

@@ -36,16 +36,11 @@ Run:
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_HERE = os.path.dirname(os.path.abspath(__file__))
-# Benchmark the checkout this file is in, and share the column/data builders.
-sys.path.insert(0, os.path.dirname(_HERE))
-sys.path.insert(0, _HERE)
 warnings.filterwarnings("ignore")
 
 import keras  # noqa: E402
