@@ -12,6 +12,7 @@ graph.
 """
 
 import copy
+import re
 
 import keras
 import numpy as np
@@ -243,7 +244,20 @@ def _check_graph_call(model):
     except Exception as e:  # noqa: BLE001 - re-raised as ValueError, chained
         raise ValueError(
             f"The Keras model {model.name!r} cannot run inside an Estimator "
-            f"(TF1) graph: {e}\nReplace that layer with graph-compatible "
-            "TensorFlow or Keras ops, or preprocess those features in the "
-            "`input_fn` instead."
+            f"(TF1) graph{_failing_layers(model, e)}: {e}\nReplace that layer "
+            "with graph-compatible TensorFlow or Keras ops, or preprocess "
+            "those features in the `input_fn` instead."
         ) from e
+
+
+def _failing_layers(model, error):
+    # Keras names the class in "Exception encountered when calling X.call()".
+    match = re.search(r"when calling (\w+)\.call\(\)", str(error))
+    if match is None:
+        return ""
+    names = [
+        layer.name
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if type(layer).__name__ == match.group(1)
+    ]
+    return f" (layer {', '.join(map(repr, names))})" if names else ""
