@@ -20,8 +20,12 @@ def _load():
 
 
 def test_example_trains_evaluates_predicts_and_round_trips(tmp_path, capsys):
-    metrics, predictions, round_trip_error = _load().main(
-        ["--steps", "150", "--model-dir", str(tmp_path)]
+    metrics, predictions, round_trip_error, structured = _load().main(
+        [
+            "--steps", "150",
+            "--model-dir", str(tmp_path),
+            "--feature-space-model-dir", str(tmp_path / "feature_space"),
+        ]
     )
     assert metrics["global_step"] == 150
     assert metrics["accuracy"] > 0.6  # three classes: chance is 1/3
@@ -30,4 +34,13 @@ def test_example_trains_evaluates_predicts_and_round_trips(tmp_path, capsys):
     assert predictions[0]["species"].dtype == np.float32
     assert round_trip_error < 1e-5
     assert (tmp_path / "keras" / "keras_model.ckpt.index").exists()
-    assert "evaluate: loss=" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "evaluate: loss=" in out
+    # The FeatureSpace model: Keras' answers before training, learns, and its
+    # SavedModel serves raw rows (strings included) as predict() answers them.
+    assert structured["before_training_error"] < 1e-5
+    assert structured["metrics"]["accuracy"] > 0.8
+    assert structured["metrics"]["global_step"] == 150
+    assert structured["served"].shape == (3,)
+    np.testing.assert_allclose(structured["served"], structured["predicted"], atol=1e-5)
+    assert "served {'age': 34.0" in out
