@@ -111,6 +111,11 @@ def test_predict_and_evaluate_before_training_equal_keras(kind, tmp_path):
         est = model_to_estimator(keras_model_path=path, config=RunConfig(str(tmp_path / "m")))
     key = model.layers[-1].name
     _check_like_keras(est, model, {"x": x}, classes, key, x)
+    if kind == "sequential":
+        with est.predictor() as predict:
+            np.testing.assert_allclose(
+                predict({"x": x[:5]})[key], model.predict(x[:5], verbose=0), atol=1e-5
+            )
 
 
 def test_after_train_the_estimators_checkpoint_wins(tmp_path):
