@@ -220,9 +220,15 @@ def _check_graph_call(model):
     Raises:
         ValueError: naming the failing layer (in Keras' message) and what to do.
     """
-    inputs = getattr(model, "_inputs_struct", None)
+    inputs = getattr(model, "_inputs_struct", None)  # functional models
     if inputs is None:
-        return  # a subclassed model: its inputs are only known at the first call
+        try:
+            declared = model.inputs  # a built Sequential
+        except (AttributeError, ValueError):
+            declared = None
+        if not declared:
+            return  # subclassed or unbuilt: inputs are only known at the first call
+        inputs = declared[0] if len(declared) == 1 else list(declared)
     specs = tf.nest.flatten(inputs)
     if any(getattr(spec, "ragged", False) for spec in specs):
         return  # no ragged placeholders in a TF1 graph; checked at the first call
