@@ -25,7 +25,9 @@ Run:
 """
 
 import argparse
+import json
 import os
+import shlex
 import tempfile
 
 import keras
@@ -178,12 +180,27 @@ def feature_space_flow(model_dir, steps):
     for row, p in zip(RAW_ROWS, served):
         print(f"served {row} -> P(bought)={p:.3f}")
     print(f"SavedModel: {export_dir}")
+    command = cli_command(export_dir)
+    print(f"The same rows from the command line:\n{command}")
     return {
         "before_training_error": before_error,
         "metrics": metrics,
         "served": served,
         "predicted": predicted,
+        "cli_command": command,
     }
+
+
+def cli_command(export_dir):
+    """A `saved_model_cli run` command scoring `RAW_ROWS` (strings as strings)."""
+    exprs = [
+        f"{key}={json.dumps([row[key] for row in RAW_ROWS])}" for key in RAW_ROWS[0]
+    ]
+    return (
+        f"saved_model_cli run --dir {shlex.quote(export_dir)} --tag_set serve "
+        "--signature_def serving_default --input_exprs "
+        + shlex.quote(";".join(exprs))
+    )
 
 
 RAW_ROWS = [

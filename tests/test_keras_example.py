@@ -2,6 +2,10 @@
 
 import importlib.util
 import os
+import re
+import shlex
+import subprocess
+import sys
 
 import numpy as np
 
@@ -44,3 +48,13 @@ def test_example_trains_evaluates_predicts_and_round_trips(tmp_path, capsys):
     assert structured["served"].shape == (3,)
     np.testing.assert_allclose(structured["served"], structured["predicted"], atol=1e-5)
     assert "served {'age': 34.0" in out
+    # A serving request from the command line: raw strings, ints and floats.
+    argv = shlex.split(structured["cli_command"])
+    argv[0] = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    match = re.search(r"Result for output key bought:\s*(\[\[.*?\]\])", proc.stdout, re.S)
+    assert match, proc.stdout
+    served = [float(x) for x in re.findall(r"[0-9.e+-]+", match.group(1))]
+    np.testing.assert_allclose(served, structured["served"], atol=1e-5)
