@@ -229,8 +229,11 @@ class _EstimatorSource:
                 if checkpoint_path:
                     saver.restore(session, checkpoint_path)
                 else:
-                    # As predict(): no checkpoint means initialised weights.
+                    # As predict(): no checkpoint means initialised weights,
+                    # then the scaffold's init_fn (a Keras model's warm start).
                     session.run(init_op)
+                    if scaffold.init_fn is not None:
+                        scaffold.init_fn(session)
                 session.run(local_init_op)
         except BaseException:
             session.close()

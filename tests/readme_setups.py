@@ -49,12 +49,6 @@ def iris(tmp_path):
     }
 
 
-def keras_data(tmp_path):
-    """x, y for the Keras block."""
-    x, y = _iris_like(96)
-    return {"x": x, "y": y}
-
-
 def keras_estimator(tmp_path):
     """est: an Estimator trained briefly, taking {'x': float32 [batch, 4]}."""
     import keras  # noqa: PLC0415

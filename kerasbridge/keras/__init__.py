@@ -10,7 +10,9 @@ Modules: `_model_spec` (what is read from the user's model, eagerly),
 `_graph_model` (the model rebuilt in a TF1 graph for one mode),
 `_io` (features/labels to model inputs/targets), `_variable_keys`
 (checkpoint keys), `_first_checkpoint` (warm start from the Keras weights),
-`_metric_names` (`metric_names_map`).
+`_metric_names` (`metric_names_map`), `_lookup_layers` (lookup vocabularies
+in the graph's table initializers), `_live_functions` (`Lambda` layers keep
+the model's own functions).
 """
 
 from kerasbridge.keras._errors import FormattedKeyError

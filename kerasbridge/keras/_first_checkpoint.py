@@ -2,7 +2,8 @@
 
 As the original `model_to_estimator` did, the Keras model's weights at
 conversion time are written once to `<model_dir>/keras/keras_model.ckpt`
-(unless that directory already holds a checkpoint), and the first `train()`
+(unless that directory already holds a checkpoint), and every `train()`,
+`evaluate()` and `predict()` that finds no checkpoint in `model_dir`
 initialises the model's weights from it.
 """
 

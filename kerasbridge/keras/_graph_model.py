@@ -81,7 +81,11 @@ class GraphModel:
         self.var_list, self.model_var_list = self._organise_variables(graph)
 
     def _build(self, features, labels, mode):
+        graph = tf.compat.v1.get_default_graph()
+        before = {id(v) for v in graph.get_collection(_GLOBAL)}
         self.model = model = self._spec.rebuild(compile_model=mode != ModeKeys.PREDICT)
+        # Variables the rebuild created, for `_untracked_variables`.
+        self._rebuilt = [v for v in graph.get_collection(_GLOBAL) if id(v) not in before]
         self.io = ModelIO(model)
         features, sample_weights = self.io.split_sample_weights(features)
         x = self.io.inputs(features)
@@ -186,6 +190,22 @@ class GraphModel:
                 found.extend(container.variables)
         return found
 
+    def _untracked_variables(self):
+        """Plain `tf.Variable`s that layers created while being rebuilt.
+
+        Keras 3 neither tracks nor saves these (e.g. a TF-IDF lookup's
+        `idf_weights`, set from its vocabulary): like Keras, every session
+        starts them from the value the layer gave them, as local variables.
+        """
+        model = self.model
+        keras_owned = list(model.variables) + self._metric_variables()
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None:
+            keras_owned.extend(optimizer.variables)
+            keras_owned.append(optimizer.iterations)
+        owned = {id(_tf_variable(v)) for v in keras_owned}
+        return [v for v in self._rebuilt if id(v) not in owned]
+
     def _organise_variables(self, graph):
         model = self.model
         pairs = _variable_keys.structural_variables(model)
@@ -220,6 +240,7 @@ class GraphModel:
                 local.append(_tf_variable(optimizer.iterations))
             else:
                 local.extend(_tf_variable(v) for v in optimizer.variables)
+        local.extend(self._untracked_variables())
         global_step = tf.compat.v1.train.get_global_step(graph)
         if global_step is not None:
             var_list["global_step"] = global_step

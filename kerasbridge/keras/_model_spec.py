@@ -4,18 +4,27 @@ A compiled Keras 3 model cannot be cloned inside a TF1 graph (its optimizer's
 `get_config()` calls `.numpy()`), and its auto-named objects get new names in
 every clone. `KerasModelSpec` therefore reads everything once, in eager mode,
 when `model_to_estimator` is called: the model and compile configurations,
-the starting weights under their checkpoint keys, and validates that the
-optimizer and loss are ones the Estimator can honour faithfully.
+the starting weights under their checkpoint keys, the vocabularies of lookup
+layers (`_lookup_layers`) and the functions of `Lambda` layers
+(`_live_functions`), and validates that the optimizer and loss are ones the
+Estimator can honour faithfully and that the model rebuilds and runs in a
+graph.
 """
 
 import copy
+import re
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras.src.saving import serialization_lib
+
 from kerasbridge._keras_naming import keras_naming_scope
 from kerasbridge.keras import _variable_keys
+from kerasbridge.keras._live_functions import bind_live_functions
+from kerasbridge.keras._lookup_layers import LookupVocabularies
+from kerasbridge.keras._lookup_layers import static_vocabulary_sizes
 
 # Optimizers whose in-graph update is verified to equal `model.fit`'s
 # (tests/test_keras_optimizers.py). Exact classes: a subclass may override
@@ -119,6 +128,8 @@ class KerasModelSpec:
         self.model_class = type(keras_model)
         self.is_graph_network = _is_graph_network(keras_model)
         self.model_config = self._model_config(keras_model)
+        self._live_functions = bind_live_functions(self.model_config, keras_model)
+        self._vocabularies = LookupVocabularies(keras_model)
         self.compile_config = keras_model.get_compile_config()
         self._check_rebuild(keras_model)
         self.variable_keys = _variable_keys.model_variable_keys(
@@ -146,9 +157,10 @@ class KerasModelSpec:
         return config
 
     def _check_rebuild(self, keras_model):
-        """Rebuilds once in a throwaway graph, so errors surface now."""
+        """Rebuilds and calls once in a throwaway graph, so errors surface now."""
         with tf.Graph().as_default(), keras_naming_scope():
             clone = self.rebuild(compile_model=True)
+            _check_graph_call(clone)
             if keras_model.built and clone.built:
                 expected = len(_variable_keys.structural_variables(keras_model))
                 found = len(_variable_keys.structural_variables(clone))
@@ -172,11 +184,18 @@ class KerasModelSpec:
         Raises:
             ValueError: if a custom object cannot be deserialized.
         """
+        custom_objects = {**self.custom_objects, **self._live_functions}
         try:
-            with keras.saving.custom_object_scope(self.custom_objects):
+            # The config comes from a live model (loaded from a file under
+            # the user's `safe_mode`, if at all): its code is trusted.
+            with keras.saving.custom_object_scope(
+                custom_objects
+            ), serialization_lib.SafeModeScope(False), static_vocabulary_sizes():
                 # Keras consumes the config dicts it is given: pass copies.
                 config = copy.deepcopy(self.model_config)
                 model = self.model_class.from_config(config)
+                if self._vocabularies:
+                    self._vocabularies.install(model)
                 if compile_model:
                     # Like `compile_from_config`, minus building the optimizer:
                     # only TRAIN graphs need its slot variables.
@@ -184,7 +203,7 @@ class KerasModelSpec:
                         copy.deepcopy(self.compile_config)
                     )
                     model.compile(**config)
-        except (TypeError, ValueError) as e:
+        except (RuntimeError, TypeError, ValueError) as e:
             name = self.model_config.get("name")
             raise ValueError(
                 f"Could not rebuild the Keras model {name!r} from its "
@@ -193,3 +212,58 @@ class KerasModelSpec:
                 "in `custom_objects`."
             ) from e
         return model
+
+
+def _check_graph_call(model):
+    """Calls `model` on placeholders, so layers that cannot run in a graph fail now.
+
+    Raises:
+        ValueError: naming the failing layer (in Keras' message) and what to do.
+    """
+    inputs = getattr(model, "_inputs_struct", None)  # functional models
+    if inputs is None:
+        try:
+            declared = model.inputs  # a built Sequential
+        except (AttributeError, ValueError):
+            declared = None
+        if not declared:
+            return  # subclassed or unbuilt: inputs are only known at the first call
+        inputs = declared[0] if len(declared) == 1 else list(declared)
+    specs = tf.nest.flatten(inputs)
+    if any(getattr(spec, "ragged", False) for spec in specs):
+        return  # no ragged placeholders in a TF1 graph; checked at the first call
+
+    def placeholder(spec):
+        make = (
+            tf.compat.v1.sparse_placeholder
+            if getattr(spec, "sparse", False)
+            else tf.compat.v1.placeholder
+        )
+        return make(tf.as_dtype(spec.dtype), spec.shape)
+
+    placeholders = tf.nest.map_structure(placeholder, inputs)
+    try:
+        if getattr(model, "_call_has_training_arg", True):
+            model(placeholders, training=False)
+        else:
+            model(placeholders)
+    except Exception as e:  # noqa: BLE001 - re-raised as ValueError, chained
+        raise ValueError(
+            f"The Keras model {model.name!r} cannot run inside an Estimator "
+            f"(TF1) graph{_failing_layers(model, e)}: {e}\nReplace that layer "
+            "with graph-compatible TensorFlow or Keras ops, or preprocess "
+            "those features in the `input_fn` instead."
+        ) from e
+
+
+def _failing_layers(model, error):
+    # Keras names the class in "Exception encountered when calling X.call()".
+    match = re.search(r"when calling (\w+)\.call\(\)", str(error))
+    if match is None:
+        return ""
+    names = [
+        layer.name
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if type(layer).__name__ == match.group(1)
+    ]
+    return f" (layer {', '.join(map(repr, names))})" if names else ""

@@ -55,15 +55,26 @@ def model_to_estimator(
     checkpoint_format="checkpoint",
     metric_names_map=None,
     export_outputs=None,
+    safe_mode=True,
 ):
     """Constructs an Estimator from a compiled Keras 3 model.
 
     The Estimator starts from the model's current weights: they are written
     to `<model_dir>/keras/keras_model.ckpt` now (unless a checkpoint is
-    already there) and loaded by the first `train()` that finds no
-    checkpoint in `model_dir`. All model weights are loaded, including
-    non-trainable ones such as BatchNormalization moving statistics (the
-    original loaded trainable weights only); optimizer state starts fresh.
+    already there) and loaded by every `train()`, `evaluate()` and
+    `predict()` that finds no checkpoint in `model_dir`, so the Estimator
+    answers like the Keras model before it is trained. All model weights are
+    loaded, including non-trainable ones such as BatchNormalization moving
+    statistics (the original loaded trainable weights only); optimizer state
+    starts fresh.
+
+    Models with preprocessing layers convert as they are: lookup layers
+    (`StringLookup`, `IntegerLookup`, `TextVectorization`) get their
+    vocabularies in the graph's table initializers, `Lambda` layers keep the
+    model's own Python functions, and everything else (`Hashing`,
+    `HashedCrossing`, `Discretization`, `Normalization`, the layers
+    `keras.utils.FeatureSpace` builds) is rebuilt from its config. A layer
+    that cannot run in a TF1 graph is reported here, not at `train()`.
 
     Checkpoints are name-based (`tf.compat.v1.train.Saver`) in both formats,
     because the Estimator saves, restores, exports and reads variables
@@ -100,13 +111,20 @@ def model_to_estimator(
         export_outputs: Optional dict of output name to an `ExportOutput`
             class (e.g. `kb.export.RegressionOutput`), added to the export
             signatures next to `serving_default`.
+        safe_mode: Passed to `keras.models.load_model` for
+            `keras_model_path` (Keras' default, `True`, refuses to load
+            Python lambdas from the file); set `False` only for files you
+            trust. An in-memory `keras_model` is the user's own code and is
+            rebuilt with its functions as they are.
 
     Returns:
         A `kerasbridge.Estimator`.
 
     Raises:
         ValueError: for invalid arguments (messages follow the original),
-            an uncompiled model, an unsupported optimizer or missing loss, or a
+            an uncompiled model, an unsupported optimizer or missing loss,
+            a layer that cannot be rebuilt or run in a TF1 graph (the
+            message names it and what to do instead), or a
             tf-keras (Keras 2) model.
     """
     if keras_model is None and keras_model_path is None:
@@ -121,7 +139,7 @@ def model_to_estimator(
         )
     config = maybe_overwrite_model_dir_and_session_config(config, model_dir)
     if keras_model_path is not None:
-        keras_model = _load_model(keras_model_path, custom_objects)
+        keras_model = _load_model(keras_model_path, custom_objects, safe_mode)
     if checkpoint_format is None:
         checkpoint_format = "checkpoint"
     if checkpoint_format not in CHECKPOINT_FORMATS:
@@ -155,10 +173,12 @@ def model_to_estimator(
     return Estimator(model_fn, config=config)
 
 
-def _load_model(path, custom_objects):
+def _load_model(path, custom_objects, safe_mode):
     if not tf.io.gfile.exists(os.fspath(path)):
         raise ValueError(f"`keras_model_path` {path!r} does not exist.")
-    return keras.models.load_model(path, custom_objects=custom_objects, compile=True)
+    return keras.models.load_model(
+        path, custom_objects=custom_objects, compile=True, safe_mode=safe_mode
+    )
 
 
 def _check_export_outputs(export_outputs, keras_model):
@@ -199,7 +219,9 @@ def _create_model_fn(spec, warm_start_path, metric_names_map, export_outputs):
             save_relative_paths=True,
         )
         init_fn = None
-        if mode == ModeKeys.TRAIN and warm_start_path is not None:
+        if warm_start_path is not None:
+            # In every mode, as the original's warm start: predict/evaluate
+            # before the first train() answer like the Keras model.
             init_fn = _warm_start_init_fn(warm_start_path, graph_model.model_var_list)
         return EstimatorSpec(
             mode=mode,
@@ -216,7 +238,7 @@ def _create_model_fn(spec, warm_start_path, metric_names_map, export_outputs):
 
 def _warm_start_init_fn(path, model_var_list):
     # Scaffold.init_fn runs only when the session is not restored from a
-    # checkpoint in model_dir: exactly "warm start on the first train()".
+    # checkpoint: exactly "warm start while model_dir has no checkpoint".
     saver = _first_checkpoint.warm_start_saver(path, model_var_list)
     if saver is None:
         return None
