@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from featurec import _kernels
+from featurec import _kernels, _strings
 
 _EMPTY_U8 = np.zeros(0, np.uint8)
 _EMPTY_U8.flags.writeable = False
@@ -124,6 +124,13 @@ def classify(value, key, column):
         TypeError: values of an unsupported type.
     """
     tname = type(value).__name__
+    module = type(value).__module__
+    if module.startswith("pyarrow"):
+        return _classify_arrow(value, key, column)
+    if module.startswith("polars"):
+        if not hasattr(value, "to_arrow") or tname == "DataFrame":
+            raise _error(TypeError, key, column, f"unsupported value type {tname}.")
+        return _classify_arrow(value.to_arrow(), key, column)
     if tname in ("SparseTensor", "SparseTensorValue"):
         indices = np.asarray(value.indices).reshape(-1, np.asarray(value.dense_shape).shape[0])
         shape = np.asarray(value.dense_shape)
@@ -146,6 +153,14 @@ def classify(value, key, column):
     if hasattr(value, "numpy") and callable(value.numpy):  # eager tf.Tensor
         return ("dense", value.numpy())
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):  # pandas
+        if tname == "DataFrame":
+            raise _error(TypeError, key, column, "a DataFrame where one column is expected.")
+        if _arrow_backed(value):
+            return _classify_arrow(value.array.__arrow_array__(), key, column)
+        if getattr(value.dtype, "storage", None) == "python" and value.hasnans:
+            # pandas' own string storage: a missing string is '' (see
+            # `_classify_arrow`), not the NaN / pandas.NA object it holds.
+            value = value.fillna("")
         arr = value.to_numpy()
         if arr.dtype == object and arr.size and isinstance(arr[0], (list, tuple, np.ndarray)):
             return classify(list(arr), key, column)
@@ -164,6 +179,74 @@ def classify(value, key, column):
     if isinstance(value, (str, bytes, int, float, np.generic)):
         raise _error(ValueError, key, column, f"Feature (key: {key}) cannot have rank 0.")
     raise _error(TypeError, key, column, f"unsupported value type {type(value).__name__}.")
+
+
+def _arrow_backed(series):
+    """Whether a pandas Series keeps its values in Arrow memory (`str` with
+    pyarrow storage, `string[pyarrow]`, `ArrowDtype`)."""
+    dtype = getattr(series, "dtype", None)
+    if type(dtype).__name__ == "ArrowDtype":
+        return True
+    return getattr(dtype, "storage", None) == "pyarrow" and hasattr(series.array, "__arrow_array__")
+
+
+def _classify_arrow(value, key, column):
+    """A pyarrow Array / ChunkedArray: strings read in place, numbers as numpy.
+
+    Nulls: missing strings are `''` (TF's ignore value: no id), missing
+    numbers NaN for numeric columns and -1 (the ignore value) for integer
+    categorical columns.
+    """
+    chunks = value.chunks if hasattr(value, "chunks") else [value]
+    n = len(value)
+    pa_type = value.type
+    type_name = str(pa_type)
+    if type_name.startswith("dictionary"):
+        chunks = [c.dictionary_decode() for c in chunks]
+        pa_type = chunks[0].type if chunks else pa_type.value_type
+        type_name = str(pa_type)
+    if _strings.is_arrow_string_type(pa_type):
+        return ("strings", _strings.from_arrow(chunks, n))
+    if type_name in ("string_view", "binary_view"):
+        import pyarrow as pa  # noqa: PLC0415 - only when the user passes Arrow data
+
+        large = pa.large_string() if type_name == "string_view" else pa.large_binary()
+        return ("strings", _strings.from_arrow([c.cast(large) for c in chunks], n))
+    if type_name.startswith(("list", "large_list", "fixed_size_list")):
+        return classify(value.to_pylist(), key, column)
+    if type_name == "null":
+        return ("dense", np.full(n, np.nan, np.float32))
+    kind = None
+    try:
+        import pyarrow.types as pat  # noqa: PLC0415
+
+        if pat.is_integer(pa_type):
+            kind = "int"
+        elif pat.is_floating(pa_type) or pat.is_boolean(pa_type):
+            kind = "num"
+    except ImportError:  # pragma: no cover - pyarrow objects imply pyarrow
+        pass
+    if kind is None:
+        raise _error(TypeError, key, column, f"unsupported Arrow type {type_name}.")
+    nulls = value.null_count
+    if kind == "int" and nulls:
+        filled = value.fill_null(-1).to_numpy()
+        as_float = np.asarray(value.to_numpy(zero_copy_only=False), np.float64)
+        return ("nullable", filled, as_float)
+    if pat.is_boolean(pa_type) and nulls:
+        return ("dense", np.asarray(value.cast("float32").to_numpy(zero_copy_only=False), np.float32))
+    return ("dense", np.asarray(value.to_numpy(zero_copy_only=False)))
+
+
+def as_mapping(features):
+    """The features dict of a pyarrow Table/RecordBatch or polars DataFrame;
+    other mappings (dict, pandas DataFrame) as they are."""
+    module = type(features).__module__
+    if module.startswith("pyarrow") and hasattr(features, "column_names"):
+        return dict(zip(features.column_names, features.columns))
+    if module.startswith("polars") and hasattr(features, "get_columns"):
+        return {s.name: s for s in features.get_columns()}
+    return features
 
 
 def _values_array(values):
@@ -210,7 +293,9 @@ def _list_array(value, key, column):
 
 def batch_size(c, key, column):
     """Number of rows a classified feature value holds."""
-    if c[0] == "dense":
+    if c[0] == "strings":
+        return c[1].n
+    if c[0] in ("dense", "nullable"):
         if c[1].ndim == 0:
             raise _error(ValueError, key, column, f"Feature (key: {key}) cannot have rank 0.")
         return c[1].shape[0]
@@ -239,14 +324,16 @@ def numeric(c, key, column, width):
             column,
             "The corresponding Tensor of numerical column must be a Tensor. SparseTensor is not supported.",
         )
-    if c[0] != "dense":
+    if c[0] == "strings":
+        raise _error(TypeError, key, column, "expected numbers for a numeric column, got strings.")
+    if c[0] not in ("dense", "nullable"):
         raise _error(
             ValueError,
             key,
             column,
             "ragged input where a dense value is required (numeric columns need equal-length rows).",
         )
-    arr = c[1]
+    arr = c[2] if c[0] == "nullable" else c[1]
     if arr.dtype == object:
         try:
             arr = _list_array(arr.tolist(), key, column)
@@ -287,7 +374,10 @@ def categorical(c, key, column, expect="any"):
             int64 range.
         TypeError: values that are neither strings nor numbers.
     """
-    if c[0] == "dense":
+    if c[0] == "strings":
+        buf, starts, ends = c[1].catvalues_parts()
+        return CatValues(_strided_or_empty(c[1].n, c[1].per_row), "str", buf=buf, starts=starts, ends=ends, dense=True)
+    if c[0] in ("dense", "nullable"):
         arr = c[1]
         if arr.ndim == 0:
             raise _error(ValueError, key, column, f"Feature (key: {key}) cannot have rank 0.")
@@ -329,6 +419,10 @@ def categorical(c, key, column, expect="any"):
     return out
 
 
+def _strided_or_empty(n, k):
+    return strided(n, k) if k else np.zeros(n + 1, np.int64)
+
+
 def _flat_values(values, splits, key, column, expect):
     kind = values.dtype.kind
     if kind in "SUO" and (kind != "O" or values.size == 0 or isinstance(values[0], (str, bytes))):
@@ -353,6 +447,11 @@ def _flat_values(values, splits, key, column, expect):
     raise _error(
         TypeError, key, column, f"unsupported dtype {values.dtype} for a categorical feature."
     )
+
+
+def looks_like_strings(values):
+    """Whether a U or object array holds strings (judged by its first value)."""
+    return values.dtype.kind == "U" or isinstance(values.reshape(-1)[0], (str, bytes))
 
 
 def strings(values, key, column):
@@ -429,7 +528,7 @@ def weights(c, key, column, dtype):
         raise _error(
             ValueError, key, column, f"Bad dtype of weight feature: expected {dtype}, got strings."
         )
-    raw_dtype = c[1].dtype if c[0] == "dense" else c[2].dtype
+    raw_dtype = c[1].dtype if c[0] in ("dense", "nullable") else c[2].dtype
     if raw_dtype != dtype:
         raise _error(
             ValueError, key, column, f"Bad dtype of weight feature: expected {dtype}, got {raw_dtype}."

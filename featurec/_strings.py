@@ -1,0 +1,293 @@
+"""String columns read in place: numpy `S`, packed Python strings, Arrow buffers.
+
+A string feature becomes a `StrSource`: one or more *segments*, each a run of
+items whose bytes live in one buffer, described by an int64 row of raw
+addresses and sizes (`SEG_*` columns). The kernels read the bytes, offsets and
+validity bits where they are (a pandas/pyarrow/polars column's own Arrow
+buffers, a numpy `S` array's memory), so no string is copied or re-encoded and
+a chunked Arrow column needs no concatenation. The `StrSource` keeps every
+buffer it points at alive.
+
+Addresses are turned back into arrays inside numba (`u8_array` & co.); every
+bound the kernels read is checked against the sizes recorded here, so a
+malformed buffer is an error, never a read outside memory.
+
+Nulls (Arrow validity bits) are missing values: categorical columns treat them
+as TF treats the ignore value `''` of a dense string input, i.e. the row has
+no id there.
+"""
+
+import numpy as np
+from numba import carray, njit, types
+from numba.extending import intrinsic
+
+from featurec._hash import fingerprint64
+
+# Segment layouts.
+FIXED = 0  # numpy `S<width>`: item i is the width-byte slot i, trailing NULs dropped.
+OFFSETS32 = 1  # Arrow string/binary: int32 offsets.
+OFFSETS64 = 2  # Arrow large_string/large_binary: int64 offsets.
+STARTS_ENDS = 3  # packed strings: int64 starts and ends arrays.
+
+# Columns of a segment row.
+SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH = range(9)
+SEG_COLUMNS = 9
+
+
+def _pointer_intrinsic(numba_type):
+    @intrinsic
+    def at(typingctx, addr):
+        sig = types.CPointer(numba_type)(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.CPointer(numba_type)))
+
+        return sig, codegen
+
+    return at
+
+
+_u8_at = _pointer_intrinsic(types.uint8)
+_i32_at = _pointer_intrinsic(types.int32)
+_i64_at = _pointer_intrinsic(types.int64)
+
+
+@njit(cache=True, inline="always")
+def _carray_u8(addr, n):
+    return carray(_u8_at(addr), n)
+
+
+@njit(cache=True, inline="always")
+def _carray_i32(addr, n):
+    return carray(_i32_at(addr), n)
+
+
+@njit(cache=True, inline="always")
+def _carray_i64(addr, n):
+    return carray(_i64_at(addr), n)
+
+
+class StrSource:
+    """A string feature's items, in place.
+
+    Attributes:
+        n: rows.
+        per_row: items per row (a dense `[n, k]` input has k; 1-D has 1).
+        segments: int64 `[S, SEG_COLUMNS]`.
+        dense: True for dense (padded) inputs, whose `''` and nulls are
+            TF's ignore value.
+    """
+
+    def __init__(self, n, per_row, segments, keep, catvalues=None, dense=True):
+        self.n = n
+        self.per_row = per_row
+        self.segments = segments
+        self.dense = dense
+        self._keep = keep  # the buffers the addresses point into
+        self._catvalues = catvalues
+
+    @property
+    def has_nulls(self):
+        return bool(self.segments.shape[0]) and bool(np.any(self.segments[:, SEG_VALID] != 0))
+
+    def catvalues_parts(self):
+        """(buf, starts, ends) of every item, nulls as empty strings.
+
+        Zero-copy for the bytes of a single segment; several segments (a
+        chunked Arrow column) are concatenated here.
+        """
+        if self._catvalues is not None:
+            return self._catvalues
+        bufs, starts, ends = [], [], []
+        base = 0
+        for s, arrays in enumerate(self._keep):
+            row = self.segments[s]
+            data = arrays[0]
+            first, count = int(row[SEG_FIRST]), int(row[SEG_COUNT])
+            offsets = arrays[1][first : first + count + 1].astype(np.int64)
+            st, en = offsets[:-1], offsets[1:]
+            if row[SEG_VALID]:
+                valid = _valid_bits(arrays[2], first, count)
+                en = np.where(valid, en, st)
+            _check_bounds(st, en, data.shape[0])
+            if st.size:
+                # A slice of a larger array: copy only the bytes it covers.
+                lo, hi = int(st.min()), int(en.max())
+                data = data[lo:hi]
+                st, en = st - lo, en - lo
+            st, en = st + base, en + base
+            bufs.append(data)
+            starts.append(st)
+            ends.append(en)
+            base += data.shape[0]
+        buf = bufs[0] if len(bufs) == 1 else np.concatenate(bufs) if bufs else np.zeros(0, np.uint8)
+        none = np.zeros(0, np.int64)
+        self._catvalues = (
+            buf,
+            np.concatenate(starts) if starts else none,
+            np.concatenate(ends) if ends else none,
+        )
+        return self._catvalues
+
+
+def _valid_bits(bitmap, first, count):
+    bits = np.unpackbits(bitmap, bitorder="little")
+    return bits[first : first + count].astype(bool)
+
+
+def _check_bounds(starts, ends, size):
+    if starts.size and (starts.min() < 0 or (ends < starts).any() or ends.max() > size):
+        raise ValueError("string offsets fall outside their data buffer.")
+
+
+def _address(arr):
+    return arr.__array_interface__["data"][0] if arr.size else 0
+
+
+def from_fixed(arr):
+    """StrSource of a C-contiguous numpy `S` array (rank 1 or 2, width >= 1)."""
+    n = arr.shape[0]
+    k = arr.shape[1] if arr.ndim == 2 else 1
+    w = arr.dtype.itemsize
+    seg = np.zeros((1, SEG_COLUMNS), np.int64)
+    seg[0, SEG_DATA] = _address(arr)
+    seg[0, SEG_DATA_LEN] = arr.size * w
+    seg[0, SEG_LAYOUT] = FIXED
+    seg[0, SEG_COUNT] = n * k
+    seg[0, SEG_WIDTH] = w
+    return StrSource(n, k, seg, [arr])
+
+
+def from_packed(buf, starts, ends, n, per_row):
+    """StrSource of packed strings (`_inputs.strings` output)."""
+    seg = np.zeros((1, SEG_COLUMNS), np.int64)
+    seg[0, SEG_DATA] = _address(buf)
+    seg[0, SEG_DATA_LEN] = buf.shape[0]
+    seg[0, SEG_LAYOUT] = STARTS_ENDS
+    seg[0, SEG_A] = _address(starts)
+    seg[0, SEG_B] = _address(ends)
+    seg[0, SEG_COUNT] = starts.shape[0]
+    return StrSource(n, per_row, seg, [buf, starts, ends], catvalues=(buf, starts, ends))
+
+
+def is_arrow_string_type(pa_type):
+    """Whether a pyarrow type is string/binary with int32 or int64 offsets."""
+    return str(pa_type) in ("string", "large_string", "binary", "large_binary", "utf8", "large_utf8")
+
+
+def from_arrow(chunks, n):
+    """StrSource of pyarrow string/binary arrays (the chunks of one column).
+
+    Raises:
+        ValueError: a chunk whose buffers are shorter than its offsets claim.
+    """
+    rows, keep = [], []
+    for chunk in chunks:
+        count = len(chunk)
+        if count == 0:
+            continue
+        validity, offsets_buf, data_buf = chunk.buffers()[:3]
+        large = str(chunk.type).startswith("large")
+        width = 8 if large else 4
+        first = chunk.offset
+        if offsets_buf is None or offsets_buf.size < (first + count + 1) * width:
+            raise ValueError("Arrow string array with a short offsets buffer.")
+        offsets = np.frombuffer(offsets_buf, np.int64 if large else np.int32)
+        data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else np.zeros(0, np.uint8)
+        row = np.zeros(SEG_COLUMNS, np.int64)
+        row[SEG_DATA] = _address(data)
+        row[SEG_DATA_LEN] = data.shape[0]
+        row[SEG_LAYOUT] = OFFSETS64 if large else OFFSETS32
+        row[SEG_A] = _address(offsets)
+        row[SEG_FIRST] = first
+        row[SEG_COUNT] = count
+        bitmap = None
+        if validity is not None and chunk.null_count:
+            if validity.size * 8 < first + count:
+                raise ValueError("Arrow string array with a short validity bitmap.")
+            bitmap = np.frombuffer(validity, np.uint8)
+            row[SEG_VALID] = _address(bitmap)
+        rows.append(row)
+        keep.append((data, offsets, bitmap))
+    segments = np.array(rows, np.int64).reshape(-1, SEG_COLUMNS)
+    return StrSource(n, 1, segments, keep)
+
+
+# ---------------------------------------------------------------------------
+# Kernels.
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def item_bounds(seg, s, local, data_len):
+    """(start, end) of item `local` of segment `s` in its data buffer;
+    (-1, -1) for a null; (-2, -2) for bounds outside the buffer."""
+    layout = seg[s, SEG_LAYOUT]
+    if seg[s, SEG_VALID] != 0:
+        bit = seg[s, SEG_FIRST] + local
+        valid = _carray_u8(seg[s, SEG_VALID], (bit >> 3) + 1)
+        if (valid[bit >> 3] >> (bit & 7)) & 1 == 0:
+            return -1, -1
+    if layout == FIXED:
+        w = seg[s, SEG_WIDTH]
+        start = local * w
+        end = start + w
+        if end > data_len:
+            return -2, -2
+        data = _carray_u8(seg[s, SEG_DATA], data_len)
+        while end > start and data[end - 1] == 0:
+            end -= 1
+        return start, end
+    p = seg[s, SEG_FIRST] + local
+    if layout == OFFSETS32:
+        off = _carray_i32(seg[s, SEG_A], p + 2)
+        start = np.int64(off[p])
+        end = np.int64(off[p + 1])
+    elif layout == OFFSETS64:
+        off64 = _carray_i64(seg[s, SEG_A], p + 2)
+        start = off64[p]
+        end = off64[p + 1]
+    else:
+        st = _carray_i64(seg[s, SEG_A], p + 1)
+        en = _carray_i64(seg[s, SEG_B], p + 1)
+        start = st[p]
+        end = en[p]
+    if start < 0 or end < start or end > data_len:
+        return -2, -2
+    return start, end
+
+
+@njit(cache=True)
+def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
+    """`ids[off + i] = Fingerprint64(item i) % num_buckets` for items
+    `item0:item1` of the column made of segments `s_lo:s_hi`; -1 for
+    empty strings and nulls (a dense input's ignore value).
+
+    Returns:
+        False if an item's bounds fall outside its buffer or the segments
+        hold fewer items (nothing outside the buffers is read).
+    """
+    nb = np.uint64(num_buckets)
+    base = 0
+    s = s_lo
+    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
+        base += seg[s, SEG_COUNT]
+        s += 1
+    i = item0
+    while i < item1 and s < s_hi:
+        count = seg[s, SEG_COUNT]
+        stop = min(item1, base + count)
+        data_len = seg[s, SEG_DATA_LEN]
+        data = _carray_u8(seg[s, SEG_DATA], data_len)
+        for j in range(i, stop):
+            start, end = item_bounds(seg, s, j - base, data_len)
+            if start == -2:
+                return False
+            if end <= start:
+                ids[off + j] = -1
+            else:
+                ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        i = stop
+        base += count
+        s += 1
+    return i >= item1
