@@ -124,6 +124,11 @@ def classify(value, key, column):
         TypeError: values of an unsupported type.
     """
     tname = type(value).__name__
+    if isinstance(value, _strings.JoinedStrings):
+        try:
+            return ("strings", value.source())
+        except ValueError as e:
+            raise _error(ValueError, key, column, str(e)) from None
     module = type(value).__module__
     if module.startswith("pyarrow"):
         return _classify_arrow(value, key, column)

@@ -213,6 +213,44 @@ def from_arrow(chunks, n):
     return StrSource(n, 1, segments, keep)
 
 
+class JoinedStrings:
+    """A dense string tensor as it crosses from a TF graph into numpy: every
+    item's bytes joined into one buffer plus int64 offsets (see
+    `featurec._input_layer._flatten_features`).
+
+    Args:
+        joined: the bytes of every item, in row-major order.
+        offsets: int64 `[items + 1]`.
+        shape: the tensor's shape, rank 1 or 2.
+    """
+
+    def __init__(self, joined, offsets, shape):
+        self.buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
+        self.offsets = np.ascontiguousarray(offsets, np.int64)
+        self.shape = tuple(int(d) for d in shape)
+
+    def source(self):
+        """The StrSource over the joined buffer.
+
+        Raises:
+            ValueError: offsets that do not describe `shape` items.
+        """
+        n = self.shape[0] if self.shape else 0
+        per_row = self.shape[1] if len(self.shape) == 2 else 1
+        count = n * per_row
+        if len(self.shape) not in (1, 2) or self.offsets.shape[0] != count + 1:
+            raise ValueError("joined strings: offsets do not match the shape.")
+        row = np.zeros((1, SEG_COLUMNS), np.int64)
+        row[0, SEG_DATA] = _address(self.buf)
+        row[0, SEG_DATA_LEN] = self.buf.shape[0]
+        row[0, SEG_LAYOUT] = OFFSETS64
+        row[0, SEG_A] = _address(self.offsets)
+        row[0, SEG_COUNT] = count
+        segments = row if count else row[:0]
+        keep = [(self.buf, self.offsets, None)] if count else []
+        return StrSource(n, per_row, segments, keep)
+
+
 # ---------------------------------------------------------------------------
 # Kernels.
 # ---------------------------------------------------------------------------
