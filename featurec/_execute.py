@@ -26,11 +26,12 @@ class Batch:
     """
 
     def __init__(self, features, plan, tables, table_storage=None):
+        features = _inputs.as_mapping(features)
         if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
             raise TypeError(
                 f"features must be a dict of feature name -> values, got {type(features).__name__}."
             )
-        self._features = _inputs.as_mapping(features)
+        self._features = features
         self._plan = plan
         self._tables = tables
         self._table_storage = table_storage

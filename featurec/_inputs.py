@@ -202,6 +202,10 @@ def _classify_arrow(value, key, column):
     numbers NaN for numeric columns and -1 (the ignore value) for integer
     categorical columns.
     """
+    if not hasattr(value, "type") or not hasattr(value, "to_numpy"):
+        raise _error(
+            TypeError, key, column, f"unsupported value type {type(value).__name__} (one column is expected)."
+        )
     chunks = value.chunks if hasattr(value, "chunks") else [value]
     n = len(value)
     pa_type = value.type
@@ -380,7 +384,10 @@ def categorical(c, key, column, expect="any"):
         TypeError: values that are neither strings nor numbers.
     """
     if c[0] == "strings":
-        buf, starts, ends = c[1].catvalues_parts()
+        try:
+            buf, starts, ends = c[1].catvalues_parts()
+        except ValueError as e:
+            raise _error(ValueError, key, column, str(e)) from None
         return CatValues(_strided_or_empty(c[1].n, c[1].per_row), "str", buf=buf, starts=starts, ends=ends, dense=True)
     if c[0] in ("dense", "nullable"):
         arr = c[1]
