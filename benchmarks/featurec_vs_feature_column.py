@@ -10,8 +10,11 @@ Criteo-like column set (issue 4), synthetic data with a fixed seed:
 String values are 8-character hex tokens. Output: 1,466 float32 a row.
 
 Measured side by side in one process, rows/second at batch 256, 4,096 and
-32,768, with string features held as numpy `S8` arrays and as `object` arrays
-of Python `str` (converting Python strings is part of what a user pays):
+32,768, with string features held three ways (converting them is part of
+what a user pays): numpy `S8` arrays, `object` arrays of Python `str`, and a
+pandas DataFrame passed whole (pandas 3's `str` dtype, Arrow-backed with
+pyarrow; input_layer and keras get its columns' `to_numpy()`). Every call is
+`t(features)` without `out=`, as users call it:
   featurec        t = featurec.compile(columns); t(features)
   featurec_1t     the same, with numba.set_num_threads(1) (a shared machine
                   stalls numba's parallel regions; TF keeps its own threads)
@@ -130,9 +133,33 @@ def make_tables(seed=_SEED):
     }
 
 
+def as_pandas(data):
+    """The same features as one pandas DataFrame: strings in pandas 3's
+    default `str` dtype (Arrow-backed when pyarrow is installed), numbers as
+    float32 columns."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {k: pd.Series(v.astype(str), dtype="str") if v.dtype.kind == "S" else v for k, v in data.items()}
+    )
+
+
 def batches_of(data, batch):
+    if hasattr(data, "iloc"):  # a DataFrame, sliced as users slice it (zero-copy)
+        return [data.iloc[i : i + batch] for i in range(0, len(data) - batch + 1, batch)]
     n = len(next(iter(data.values())))
     return [{k: v[i : i + batch] for k, v in data.items()} for i in range(0, n - batch + 1, batch)]
+
+
+def _rows(features):
+    return len(features) if hasattr(features, "iloc") else len(next(iter(features.values())))
+
+
+def _as_numpy(features):
+    """What TF-based transforms are fed: a DataFrame's columns as numpy."""
+    if hasattr(features, "iloc"):
+        return {k: features[k].to_numpy() for k in features.columns}
+    return features
 
 
 # ---------------------------------------------------------------------------
@@ -167,7 +194,7 @@ class InputLayer:
                 raise RuntimeError(f"input_layer has no variables for {sorted(missing)}")
 
     def __call__(self, features):
-        feed = {self.placeholders[k]: v for k, v in features.items()}
+        feed = {self.placeholders[k]: v for k, v in _as_numpy(features).items()}
         return self.sess.run(self.output, feed)
 
 
@@ -218,7 +245,7 @@ class KerasLayers:
         self._transform = transform
 
     def __call__(self, features):
-        return self._transform(features).numpy()
+        return self._transform(_as_numpy(features)).numpy()
 
 
 class Featurec:
@@ -275,7 +302,7 @@ def _one_pass(fn, batches, budget):
     rows = 0
     for b in batches:
         fn(b)
-        rows += len(next(iter(b.values())))
+        rows += _rows(b)
         if time.perf_counter() - start > budget:
             break
     return rows / (time.perf_counter() - start)
@@ -374,6 +401,10 @@ def main():
         "--skip-featurec", action="store_true", help="time only the alternatives"
     )
     parser.add_argument("--skip-startup", action="store_true", help="skip cold/warm start")
+    parser.add_argument(
+        "--batches", type=lambda v: [int(x) for x in v.split(",")], default=list(_BATCHES),
+        help="comma-separated batch sizes (default 256,4096,32768)",
+    )
     args = parser.parse_args()
 
     total_rows = 32768 * (1 if args.quick else 2)
@@ -383,6 +414,8 @@ def main():
     tables = make_tables()
     data_s = make_data(total_rows)
     data_o = as_object_strings(data_s)
+    data_p = as_pandas(data_s)
+    forms = (("S8", data_s), ("object", data_o), ("pandas", data_p))
     run_featurec = not args.skip_featurec and featurec_available()
 
     transforms = {
@@ -395,7 +428,7 @@ def main():
 
     # Correctness first: every transform equals input_layer on one batch,
     # for both string representations.
-    for data in (data_s, data_o):
+    for _, data in forms:
         probe = batches_of(data, 4096)[0]
         expected = transforms["input_layer"](probe)
         assert expected.shape == (4096, _WIDTH), expected.shape
@@ -405,12 +438,12 @@ def main():
     print("outputs checked equal to input_layer's", flush=True)
 
     results = {}  # (name, strings, batch) -> rows/s
-    for batch in _BATCHES:
+    for batch in args.batches:
         ceiling = WriteCeiling(batch)
         dummy = [{"I1": np.empty(batch)}] * max(1, total_rows // batch)
         ceiling_rate = rows_per_second({"ceiling": ceiling}, dummy, repeats, budget)
         results[("ceiling", "-", batch)] = ceiling_rate["ceiling"]
-        for strings, data in (("S8", data_s), ("object", data_o)):
+        for strings, data in forms:
             parts = batches_of(data, batch)
             rates = rows_per_second(transforms, parts, repeats, budget)
             for name, rate in rates.items():
@@ -420,7 +453,7 @@ def main():
 
     print()
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; Python {platform.python_version()}, "
+          f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min); Python {platform.python_version()}, "
           f"TF {tf.__version__}, Keras {keras.__version__}, numpy {np.__version__}")
     if run_featurec:
         import numba
@@ -433,9 +466,9 @@ def main():
           "| featurec / input_layer | featurec / keras | featurec / ceiling "
           "| featurec 1 thread rows/s | 1 thread / input_layer |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for batch in _BATCHES:
+    for batch in args.batches:
         ceil = results[("ceiling", "-", batch)]
-        for strings in ("S8", "object"):
+        for strings, _ in forms:
             il = results[("input_layer", strings, batch)]
             ke = results[("keras", strings, batch)]
             fc = results.get(("featurec", strings, batch))
@@ -450,7 +483,7 @@ def main():
     print("| batch | numpy write ceiling rows/s | GB/s | input_layer / ceiling (S8) "
           "| keras / ceiling (S8) |")
     print("|---:|---:|---:|---:|---:|")
-    for batch in _BATCHES:
+    for batch in args.batches:
         ceil = results[("ceiling", "-", batch)]
         print(f"| {batch:,} | {ceil:,.0f} | {ceil * _WIDTH * 4 / 1e9:.1f} "
               f"| {results[('input_layer', 'S8', batch)] / ceil:.3f} "

@@ -349,6 +349,7 @@ class Batch:
             `fused` rows.
         """
         found = {}
+        first = sum(s.shape[0] for s in segments)
         for k, spec in enumerate(specs):
             cat = spec.cat
             if not (isinstance(cat, _spec.HashSpec) and cat.is_string):
@@ -356,9 +357,10 @@ class Batch:
             src = self._named(spec, self.string_source, cat.key, cat.name)
             if src is None:
                 continue
-            first = sum(s.shape[0] for s in segments)
+            count = src.segments.shape[0]
             segments.append(src.segments)
-            fused.append((first, first + src.segments.shape[0], src.per_row, cat.num_buckets, target, k))
+            fused.append((first, first + count, src.per_row, cat.num_buckets, target, k))
+            first += count
             found[k] = src.per_row
             self._fused.add(id(cat))
         return found

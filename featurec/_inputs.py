@@ -132,6 +132,8 @@ def classify(value, key, column):
     module = type(value).__module__
     if module.startswith("pyarrow"):
         return _classify_arrow(value, key, column)
+    if module.startswith("pandas") and tname != "Series" and _arrow_backed_array(value):
+        return _classify_arrow(value.__arrow_array__(), key, column)  # a DataFrame's column
     if module.startswith("polars"):
         if not hasattr(value, "to_arrow") or tname == "DataFrame":
             raise _error(TypeError, key, column, f"unsupported value type {tname}.")
@@ -189,10 +191,7 @@ def classify(value, key, column):
 def _arrow_backed(series):
     """Whether a pandas Series keeps its values in Arrow memory (`str` with
     pyarrow storage, `string[pyarrow]`, `ArrowDtype`)."""
-    dtype = getattr(series, "dtype", None)
-    if type(dtype).__name__ == "ArrowDtype":
-        return True
-    return getattr(dtype, "storage", None) == "pyarrow" and hasattr(series.array, "__arrow_array__")
+    return _arrow_backed_array(series.array)
 
 
 def _classify_arrow(value, key, column):
@@ -214,13 +213,16 @@ def _classify_arrow(value, key, column):
         chunks = [c.dictionary_decode() for c in chunks]
         pa_type = chunks[0].type if chunks else pa_type.value_type
         type_name = str(pa_type)
-    if _strings.is_arrow_string_type(pa_type):
-        return ("strings", _strings.from_arrow(chunks, n))
-    if type_name in ("string_view", "binary_view"):
-        import pyarrow as pa  # noqa: PLC0415 - only when the user passes Arrow data
-
-        large = pa.large_string() if type_name == "string_view" else pa.large_binary()
-        return ("strings", _strings.from_arrow([c.cast(large) for c in chunks], n))
+    large = _strings.arrow_string_type(type_name)
+    try:
+        if large is not None:
+            return ("strings", _strings.from_arrow(chunks, n, large))
+        if type_name in ("string_view", "binary_view"):
+            # Views have no offsets buffer: one copy into large_string first.
+            target = "large_string" if type_name == "string_view" else "large_binary"
+            return ("strings", _strings.from_arrow([c.cast(target) for c in chunks], n, True))
+    except ValueError as e:
+        raise _error(ValueError, key, column, str(e)) from None
     if type_name.startswith(("list", "large_list", "fixed_size_list")):
         return classify(value.to_pylist(), key, column)
     if type_name == "null":
@@ -248,14 +250,56 @@ def _classify_arrow(value, key, column):
 
 
 def as_mapping(features):
-    """The features dict of a pyarrow Table/RecordBatch or polars DataFrame;
-    other mappings (dict, pandas DataFrame) as they are."""
+    """The features mapping of a pandas DataFrame, pyarrow Table/RecordBatch
+    or polars DataFrame; other mappings (dict) as they are."""
     module = type(features).__module__
     if module.startswith("pyarrow") and hasattr(features, "column_names"):
         return dict(zip(features.column_names, features.columns))
     if module.startswith("polars") and hasattr(features, "get_columns"):
         return {s.name: s for s in features.get_columns()}
+    if module.startswith("pandas") and type(features).__name__ == "DataFrame":
+        return _FrameColumns(features)
     return features
+
+
+class _FrameColumns:
+    """A pandas DataFrame's columns by name, as their backing arrays.
+
+    `df[key]` builds a Series (~40 us a column, most of a small batch's
+    time); the block manager hands out the Arrow-backed array or the numpy
+    column itself. Anything unusual (duplicate names, other extension
+    arrays, a pandas without that internal) goes through `df[key]`.
+    """
+
+    def __init__(self, frame):
+        self._frame = frame
+
+    def keys(self):
+        return self._frame.keys()
+
+    def __contains__(self, key):
+        return key in self._frame.columns
+
+    def __getitem__(self, key):
+        frame = self._frame
+        try:
+            loc = frame.columns.get_loc(key)
+            if isinstance(loc, int):
+                values = frame._mgr.iget_values(loc)
+                if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype != object:
+                    return values
+                if _arrow_backed_array(values):
+                    return values
+        except (AttributeError, TypeError, KeyError):  # pragma: no cover - other pandas
+            pass
+        return frame[key]
+
+
+def _arrow_backed_array(values):
+    dtype = getattr(values, "dtype", None)
+    if type(dtype).__name__ == "ArrowDtype":
+        return True
+    return getattr(dtype, "storage", None) == "pyarrow" and hasattr(values, "__arrow_array__")
 
 
 def _values_array(values):

@@ -170,46 +170,52 @@ def from_packed(buf, starts, ends, n, per_row):
     return StrSource(n, per_row, seg, [buf, starts, ends], catvalues=(buf, starts, ends))
 
 
-def is_arrow_string_type(pa_type):
-    """Whether a pyarrow type is string/binary with int32 or int64 offsets."""
-    return str(pa_type) in ("string", "large_string", "binary", "large_binary", "utf8", "large_utf8")
+_ARROW_STRING_TYPES = {"string": False, "binary": False, "large_string": True, "large_binary": True}
+_NO_BYTES = np.zeros(0, np.uint8)
 
 
-def from_arrow(chunks, n):
+def arrow_string_type(type_name):
+    """None if the pyarrow type (by name) is not string/binary; else whether
+    its offsets are int64."""
+    return _ARROW_STRING_TYPES.get(type_name)
+
+
+def from_arrow(chunks, n, large):
     """StrSource of pyarrow string/binary arrays (the chunks of one column).
+
+    Args:
+        chunks: the column's arrays, all of one type.
+        n: rows.
+        large: whether that type has int64 offsets (large_string/binary).
 
     Raises:
         ValueError: a chunk whose buffers are shorter than its offsets claim.
     """
     rows, keep = [], []
+    width = 8 if large else 4
+    layout = OFFSETS64 if large else OFFSETS32
+    offset_type = np.int64 if large else np.int32
     for chunk in chunks:
         count = len(chunk)
         if count == 0:
             continue
         validity, offsets_buf, data_buf = chunk.buffers()[:3]
-        large = str(chunk.type).startswith("large")
-        width = 8 if large else 4
         first = chunk.offset
         if offsets_buf is None or offsets_buf.size < (first + count + 1) * width:
             raise ValueError("Arrow string array with a short offsets buffer.")
-        offsets = np.frombuffer(offsets_buf, np.int64 if large else np.int32)
-        data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else np.zeros(0, np.uint8)
-        row = np.zeros(SEG_COLUMNS, np.int64)
-        row[SEG_DATA] = _address(data)
-        row[SEG_DATA_LEN] = data.shape[0]
-        row[SEG_LAYOUT] = OFFSETS64 if large else OFFSETS32
-        row[SEG_A] = _address(offsets)
-        row[SEG_FIRST] = first
-        row[SEG_COUNT] = count
+        offsets = np.frombuffer(offsets_buf, offset_type)
+        data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else _NO_BYTES
+        valid_addr = 0
         bitmap = None
         if validity is not None and chunk.null_count:
             if validity.size * 8 < first + count:
                 raise ValueError("Arrow string array with a short validity bitmap.")
             bitmap = np.frombuffer(validity, np.uint8)
-            row[SEG_VALID] = _address(bitmap)
-        rows.append(row)
+            valid_addr = _address(bitmap)
+        # SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH
+        rows.append((_address(data), data.shape[0], layout, _address(offsets), 0, first, count, valid_addr, 0))
         keep.append((data, offsets, bitmap))
-    segments = np.array(rows, np.int64).reshape(-1, SEG_COLUMNS)
+    segments = np.array(rows, np.int64) if rows else np.zeros((0, SEG_COLUMNS), np.int64)
     return StrSource(n, 1, segments, keep)
 
 
