@@ -297,15 +297,22 @@ class WriteCeiling:
 
 
 def _one_pass(fn, batches, budget):
-    """Rows/s of one pass over `batches`, stopped early after `budget` seconds."""
+    """(rows per wall second, rows per process-CPU second) of one pass over
+    `batches`, stopped early after `budget` seconds."""
     start = time.perf_counter()
+    cpu = time.process_time()
     rows = 0
     for b in batches:
         fn(b)
         rows += _rows(b)
         if time.perf_counter() - start > budget:
             break
-    return rows / (time.perf_counter() - start)
+    return rows / (time.perf_counter() - start), rows / max(time.process_time() - cpu, 1e-9)
+
+
+# Rows per process-CPU second of the last `rows_per_second` call, by name:
+# other processes on a shared machine disturb it much less than wall time.
+CPU_RATES = {}
 
 
 def rows_per_second(fns, batches, repeats, budget):
@@ -313,14 +320,19 @@ def rows_per_second(fns, batches, repeats, budget):
 
     The transforms take turns, one pass each per round, so load from other
     processes on a shared machine hits all of them alike; one warm-up call
-    each comes first.
+    each comes first. The median rows per CPU second go to `CPU_RATES`.
     """
     for fn in fns.values():
         fn(batches[0])
     rates = {name: [] for name in fns}
+    cpu_rates = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            rates[name].append(_one_pass(fn, batches, budget))
+            wall, cpu = _one_pass(fn, batches, budget)
+            rates[name].append(wall)
+            cpu_rates[name].append(cpu)
+    CPU_RATES.clear()
+    CPU_RATES.update({name: statistics.median(r) for name, r in cpu_rates.items()})
     return {name: statistics.median(r) for name, r in rates.items()}
 
 
@@ -448,6 +460,7 @@ def main():
             rates = rows_per_second(transforms, parts, repeats, budget)
             for name, rate in rates.items():
                 results[(name, strings, batch)] = rate
+                results[("cpu:" + name, strings, batch)] = CPU_RATES[name]
                 print(f"  batch {batch:>6} {strings:>6} {name:>12}: {rate:>12,.0f} rows/s",
                       flush=True)
 
@@ -479,6 +492,21 @@ def main():
                 cells = [f"{fc:,.0f}", f"{fc / il:.1f}x", f"{fc / ke:.1f}x", f"{fc / ceil:.2f}",
                          f"{fc1:,.0f}", f"{fc1 / il:.1f}x"]
             print(f"| {batch:,} | {strings} | {il:,.0f} | {ke:,.0f} | " + " | ".join(cells) + " |")
+    if run_featurec:
+        print()
+        print("Rows per process-CPU second (all threads of the process; other processes on a "
+              "shared machine disturb this far less than wall time):")
+        print()
+        print("| batch | strings | input_layer rows/cpu-s | featurec rows/cpu-s | featurec / input_layer "
+              "| featurec 1 thread rows/cpu-s | 1 thread / input_layer |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        for batch in args.batches:
+            for strings, _ in forms:
+                il = results[("cpu:input_layer", strings, batch)]
+                fc = results[("cpu:featurec", strings, batch)]
+                fc1 = results[("cpu:featurec_1t", strings, batch)]
+                print(f"| {batch:,} | {strings} | {il:,.0f} | {fc:,.0f} | {fc / il:.1f}x "
+                      f"| {fc1:,.0f} | {fc1 / il:.1f}x |")
     print()
     print("| batch | numpy write ceiling rows/s | GB/s | input_layer / ceiling (S8) "
           "| keras / ceiling (S8) |")
