@@ -58,9 +58,11 @@ class Batch:
             n = _inputs.batch_size(c, key, column)
             if self.n is None:
                 self.n = n
+                self._n_key = key
             elif n != self.n:
                 raise ValueError(
-                    f"Feature {key!r} (column {column!r}) has {n} rows but other features have {self.n}."
+                    f"Feature {key!r} (column {column!r}) has {n} rows but feature "
+                    f"{self._n_key!r} (and any other read before it) has {self.n}."
                 )
             self._raw[key] = c
         return c

@@ -237,3 +237,43 @@ def test_featurec_works_without_pyarrow():
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _malformed():
+    """(feature key, a malformed Arrow-world value for it) pairs."""
+    strings = st.lists(st.text(max_size=4), min_size=2, max_size=2)
+    return st.one_of(
+        # wrong number of rows
+        st.tuples(st.sampled_from(_STRING_KEYS + ("x", "i")), st.integers(0, 5).filter(lambda n: n != 2).map(lambda n: pa.array(["a"] * n))),
+        # strings where numbers belong, numbers where strings belong
+        st.tuples(st.just("x"), strings.map(pa.array)),
+        st.tuples(st.sampled_from(_STRING_KEYS), st.lists(st.integers(0, 9), min_size=2, max_size=2).map(pa.array)),
+        # mixed types in a pandas object column
+        st.tuples(st.sampled_from(_STRING_KEYS), st.tuples(st.text(max_size=3), st.integers()).map(lambda t: pd.Series(list(t), dtype=object))),
+        # nested lists two levels deep
+        st.tuples(st.sampled_from(_STRING_KEYS), strings.map(lambda v: pa.array([[v], [v]]))),
+        # a whole table where one column is expected
+        st.tuples(st.sampled_from(_STRING_KEYS + ("x",)), st.just(pa.table({"a": ["x", "y"]}))),
+    )
+
+
+@given(bad=_malformed())
+def test_malformed_arrow_values_raise_naming_the_feature(bad):
+    key, value = bad
+    t = _malformed_transform()
+    good = {k: pa.array(["a", "b"]) for k in _STRING_KEYS}
+    good.update(x=pa.array([1.0, 2.0], pa.float32()), i=pa.array([1, 2]))
+    with pytest.raises((ValueError, TypeError)) as info:
+        t({**good, key: value})
+    assert repr(key) in str(info.value) or f"key: {key}" in str(info.value), str(info.value)
+
+
+_MALFORMED_T = []
+
+
+def _malformed_transform():
+    if not _MALFORMED_T:
+        t = featurec.compile(_columns())
+        t.set_embedding_tables(_TABLES)
+        _MALFORMED_T.append(t)
+    return _MALFORMED_T[0]
