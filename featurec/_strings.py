@@ -102,12 +102,13 @@ class StrSource:
         base = 0
         for s, arrays in enumerate(self._keep):
             row = self.segments[s]
-            data = arrays[0]
+            data = _as_array(arrays[0], np.uint8)
             first, count = int(row[SEG_FIRST]), int(row[SEG_COUNT])
-            offsets = arrays[1][first : first + count + 1].astype(np.int64)
+            offset_type = np.int32 if row[SEG_LAYOUT] == OFFSETS32 else np.int64
+            offsets = _as_array(arrays[1], offset_type)[first : first + count + 1].astype(np.int64)
             st, en = offsets[:-1], offsets[1:]
             if row[SEG_VALID]:
-                valid = _valid_bits(arrays[2], first, count)
+                valid = _valid_bits(_as_array(arrays[2], np.uint8), first, count)
                 en = np.where(valid, en, st)
             _check_bounds(st, en, data.shape[0])
             if st.size:
@@ -128,6 +129,15 @@ class StrSource:
             np.concatenate(ends) if ends else none,
         )
         return self._catvalues
+
+
+def _as_array(buffer, dtype):
+    """A numpy view of a kept buffer (numpy array, pyarrow Buffer or None)."""
+    if isinstance(buffer, np.ndarray):
+        return buffer
+    if buffer is None or buffer.size == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(buffer, dtype)
 
 
 def _valid_bits(bitmap, first, count):
@@ -171,7 +181,6 @@ def from_packed(buf, starts, ends, n, per_row):
 
 
 _ARROW_STRING_TYPES = {"string": False, "binary": False, "large_string": True, "large_binary": True}
-_NO_BYTES = np.zeros(0, np.uint8)
 
 
 def arrow_string_type(type_name):
@@ -194,7 +203,6 @@ def from_arrow(chunks, n, large):
     rows, keep = [], []
     width = 8 if large else 4
     layout = OFFSETS64 if large else OFFSETS32
-    offset_type = np.int64 if large else np.int32
     for chunk in chunks:
         count = len(chunk)
         if count == 0:
@@ -203,18 +211,19 @@ def from_arrow(chunks, n, large):
         first = chunk.offset
         if offsets_buf is None or offsets_buf.size < (first + count + 1) * width:
             raise ValueError("Arrow string array with a short offsets buffer.")
-        offsets = np.frombuffer(offsets_buf, offset_type)
-        data = np.frombuffer(data_buf, np.uint8) if data_buf is not None and data_buf.size else _NO_BYTES
+        data_len = data_buf.size if data_buf is not None else 0
+        data_addr = data_buf.address if data_len else 0
         valid_addr = 0
-        bitmap = None
         if validity is not None and chunk.null_count:
             if validity.size * 8 < first + count:
                 raise ValueError("Arrow string array with a short validity bitmap.")
-            bitmap = np.frombuffer(validity, np.uint8)
-            valid_addr = _address(bitmap)
+            valid_addr = validity.address
+        else:
+            validity = None
+        # The pyarrow buffers themselves are kept: they own the memory.
         # SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH
-        rows.append((_address(data), data.shape[0], layout, _address(offsets), 0, first, count, valid_addr, 0))
-        keep.append((data, offsets, bitmap))
+        rows.append((data_addr, data_len, layout, offsets_buf.address, 0, first, count, valid_addr, 0))
+        keep.append((data_buf, offsets_buf, validity))
     segments = np.array(rows, np.int64) if rows else np.zeros((0, SEG_COLUMNS), np.int64)
     return StrSource(n, 1, segments, keep)
 
