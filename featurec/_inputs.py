@@ -2,8 +2,12 @@
 
 Accepted per feature: numpy arrays (rank 1 or 2; numeric columns also accept
 higher ranks), Python lists (and lists of lists), pandas Series, eager
-`tf.Tensor`, `tf.SparseTensor` / `tf.compat.v1.SparseTensorValue` and
-`tf.RaggedTensor`.
+`tf.Tensor`, `tf.SparseTensor` / `tf.compat.v1.SparseTensorValue`,
+`tf.RaggedTensor`, pyarrow Array / ChunkedArray, polars Series, and the
+joined strings `featurec.dataset` passes (`_strings.JoinedStrings`). The
+features themselves may be a dict, a pandas DataFrame, a pyarrow Table /
+RecordBatch or a polars DataFrame (`as_mapping`). pyarrow and polars are never
+imported here unless the user passes their objects (recognised by module name).
 
 Semantics, as `input_layer` sees the same values:
 * Python lists follow `tf.convert_to_tensor`: floats become float32, ints
@@ -15,9 +19,15 @@ Semantics, as `input_layer` sees the same values:
 * `SparseTensor` and `RaggedTensor` values are used as they are (nothing is
   dropped), as input_layer treats a SparseTensor.
 
+* Nulls (Arrow validity, missing values of pandas string columns) are the
+  missing value of the equivalent dense input: `''` for strings, NaN for
+  numbers, -1 for integer categorical features (decision 51).
+
 String values become a CSR over one byte buffer: `buf` (uint8), `starts`,
 `ends` (int64). numpy `S` arrays are viewed without copying, lengths taken by
 trailing NULs (numpy `S` cannot hold trailing NULs, so TF sees the same).
+Arrow strings are classified as ('strings', `_strings.StrSource`), which the
+writer hashes in place; other consumers take its CSR form.
 """
 
 import dataclasses

@@ -73,22 +73,17 @@ class StrSource:
     Attributes:
         n: rows.
         per_row: items per row (a dense `[n, k]` input has k; 1-D has 1).
-        segments: int64 `[S, SEG_COLUMNS]`.
-        dense: True for dense (padded) inputs, whose `''` and nulls are
-            TF's ignore value.
+        segments: int64 `[S, SEG_COLUMNS]`; items in row-major order.
+
+    Every source is a dense input: its `''` and nulls are TF's ignore value.
     """
 
-    def __init__(self, n, per_row, segments, keep, catvalues=None, dense=True):
+    def __init__(self, n, per_row, segments, keep, catvalues=None):
         self.n = n
         self.per_row = per_row
         self.segments = segments
-        self.dense = dense
         self._keep = keep  # the buffers the addresses point into
         self._catvalues = catvalues
-
-    @property
-    def has_nulls(self):
-        return bool(self.segments.shape[0]) and bool(np.any(self.segments[:, SEG_VALID] != 0))
 
     def catvalues_parts(self):
         """(buf, starts, ends) of every item, nulls as empty strings.

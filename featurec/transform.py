@@ -49,12 +49,18 @@ class Transform:
     name (e.g. `'C14_embedding'`); for v1 shared embeddings it is the shared
     collection name (e.g. `'a_b_shared_embedding'`) or any of its columns.
 
-    Inputs (values of the `features` dict):
+    Inputs: `features` is a dict, a pandas DataFrame, a pyarrow Table /
+    RecordBatch or a polars DataFrame; its values:
     * numpy arrays (rank 1 = one value per row, rank 2 = several), Python
       lists (dtypes as `tf.convert_to_tensor` picks them: floats -> float32,
-      ints -> int32), pandas Series, eager `tf.Tensor`s.
+      ints -> int32), pandas Series, eager `tf.Tensor`s, pyarrow Arrays /
+      ChunkedArrays, polars Series.
     * strings as `object` (str or bytes), `S` or `U` arrays; str is UTF-8
-      encoded. `S` arrays are read in place (fastest).
+      encoded. `S` arrays and Arrow-backed strings (pandas `str` /
+      `string[pyarrow]` / ArrowDtype, pyarrow, polars) are read in place.
+    * nulls: `''` for strings (no id), NaN for numbers, -1 (no id) for
+      integer categorical features, as TF treats those values in a dense
+      input.
     * multivalent categorical values as padded 2-D arrays: `''` / `-1` are
       dropped, as input_layer drops them. Lists of lists with rows of
       different lengths mean the same padded array (so `''` / `-1` inside
@@ -160,13 +166,18 @@ class Transform:
 
         Args:
             features: dict feature key -> numpy array, list, pandas Series,
-                tf.Tensor, tf.SparseTensor or tf.RaggedTensor.
+                tf.Tensor, tf.SparseTensor, tf.RaggedTensor, pyarrow array
+                or polars Series; or a pandas DataFrame, pyarrow Table /
+                RecordBatch, polars DataFrame.
             out: optional float32 C-contiguous `[batch, output_width]` array
-                to write into (reusing one buffer avoids page-faulting a
-                fresh multi-megabyte allocation on every call).
+                to write into.
 
         Returns:
-            float32 ndarray `[batch, output_width]`.
+            float32 ndarray `[batch, output_width]`. Without `out`, the
+            array returned by the previous call is written again when no
+            reference to it (or to a view of it) is left, so repeated calls
+            do not page-fault fresh memory; a result you keep is never
+            overwritten.
 
         Raises:
             ValueError / TypeError: a missing or malformed feature, naming the

@@ -277,3 +277,19 @@ def _malformed_transform():
         t.set_embedding_tables(_TABLES)
         _MALFORMED_T.append(t)
     return _MALFORMED_T[0]
+
+
+def test_repeated_calls_never_overwrite_a_result_still_referenced():
+    t = featurec.compile([fc.numeric_column("a", shape=(2,))])
+    ones, twos = {"a": np.ones((3, 2), np.float32)}, {"a": np.full((3, 2), 2, np.float32)}
+    kept = t(ones)
+    assert (t(twos) == 2).all() and (kept == 1).all()
+    view = t(ones)[1:]  # only a view survives the call
+    t(twos)
+    assert (view == 1).all()
+    del view
+    first = t(ones)
+    address = first.__array_interface__["data"][0]
+    del first  # dropped: the next call may write the same memory again
+    again = t(twos)
+    assert again.__array_interface__["data"][0] == address and (again == 2).all()
