@@ -8,7 +8,7 @@ buffers, a numpy `S` array's memory), so no string is copied or re-encoded and
 a chunked Arrow column needs no concatenation. The `StrSource` keeps every
 buffer it points at alive.
 
-Addresses are turned back into arrays inside numba (`u8_array` & co.); every
+Addresses are turned back into arrays inside numba (`_carray_u8` & co.); every
 bound the kernels read is checked against the sizes recorded here, so a
 malformed buffer is an error, never a read outside memory.
 
