@@ -83,8 +83,10 @@ class Batch:
             if arr.dtype.kind == "S" and arr.dtype.itemsize and arr.size:
                 src = _strings.from_fixed(np.ascontiguousarray(arr))
             elif arr.dtype.kind in "UO" and arr.size and _inputs.looks_like_strings(arr):
-                buf, starts, ends = _inputs.strings(arr.reshape(-1), key, column)
-                src = _strings.from_packed(buf, starts, ends, n, per_row)
+                # Through the cached CatValues: a raw crossed key reading the
+                # same feature then does not encode its strings again.
+                cv = self.cat_values(key, column, "str")
+                src = _strings.from_packed(cv.buf, cv.starts, cv.ends, n, per_row)
         self._sources[key] = src
         return src
 
