@@ -174,6 +174,16 @@ def classify(value, key, column):
             raise _error(TypeError, key, column, "a DataFrame where one column is expected.")
         if _arrow_backed(value):
             return _classify_arrow(value.array.__arrow_array__(), key, column)
+        numpy_dtype = getattr(value.dtype, "numpy_dtype", None)
+        if numpy_dtype is not None and numpy_dtype.kind in "biuf" and value.hasnans:
+            # pandas' masked numbers (Int64, Float32, boolean): a missing
+            # number is NaN, a missing integer id is -1 (see `_classify_arrow`).
+            as_float = value.to_numpy(
+                dtype=np.float32 if numpy_dtype == np.float32 else np.float64, na_value=np.nan
+            )
+            if numpy_dtype.kind in "iu":
+                return ("nullable", value.fillna(-1).to_numpy(np.int64), as_float)
+            return ("dense", as_float)
         if getattr(value.dtype, "storage", None) == "python" and value.hasnans:
             # pandas' own string storage: a missing string is '' (see
             # `_classify_arrow`), not the NaN / pandas.NA object it holds.

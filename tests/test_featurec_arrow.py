@@ -111,10 +111,10 @@ def _form(cols, form):
         frame["x"] = pd.Series(cols["x"], dtype=pd.ArrowDtype(pa.float32()))
         frame["i"] = pd.Series(cols["i"], dtype=pd.ArrowDtype(pa.int64()))
         return pd.DataFrame(frame)
-    if form == "pandas_python":  # pandas' own string storage, NaN for missing
+    if form == "pandas_python":  # pandas' own storage: strings, masked Float32 / Int64
         out = {k: pd.Series(cols[k], dtype="string[python]") for k in _STRING_KEYS}
-        out["x"] = pd.Series(cols["x"], dtype="float32")
-        out["i"] = np.array([-1 if x is None else x for x in cols["i"]], np.int64)
+        out["x"] = pd.Series(cols["x"], dtype="Float32")
+        out["i"] = pd.Series(cols["i"], dtype="Int64")
         return out
     if form == "polars":
         return {k: pl.Series(k, v, dtype=pl.Float32 if k == "x" else pl.Int64 if k == "i" else pl.String) for k, v in cols.items()}
