@@ -260,7 +260,7 @@ class Batch:
         table_buf, table_meta = self._table_arrays() if emb_specs else _write._NO_TABLES
         emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(emb_specs, plan.emb_ops, n, emb_fused)
         if fused:
-            seg = np.concatenate(segments) if len(segments) > 1 else segments[0]
+            seg = np.array(segments, np.int64).reshape(-1, _strings.SEG_COLUMNS)
             fused = np.array(fused, np.int64)
         else:
             seg, fused = _NO_SEGMENTS, _write.NO_FUSED
@@ -349,11 +349,11 @@ class Batch:
         hash-bucket columns over a dense string input.
 
         Returns:
-            {index into specs: items per row}; appends their segments and
-            `fused` rows.
+            {index into specs: items per row}; appends their segment rows
+            to `segments` and their rows to `fused`.
         """
         found = {}
-        first = sum(s.shape[0] for s in segments)
+        first = len(segments)
         for k, spec in enumerate(specs):
             cat = spec.cat
             if not (isinstance(cat, _spec.HashSpec) and cat.is_string):
@@ -361,8 +361,8 @@ class Batch:
             src = self._named(spec, self.string_source, cat.key, cat.name)
             if src is None:
                 continue
-            count = src.segments.shape[0]
-            segments.append(src.segments)
+            count = len(src.rows)
+            segments.extend(src.rows)
             fused.append((first, first + count, src.per_row, cat.num_buckets, target, k))
             first += count
             found[k] = src.per_row

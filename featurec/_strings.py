@@ -73,17 +73,23 @@ class StrSource:
     Attributes:
         n: rows.
         per_row: items per row (a dense `[n, k]` input has k; 1-D has 1).
-        segments: int64 `[S, SEG_COLUMNS]`; items in row-major order.
+        rows: the segments, each a tuple of SEG_COLUMNS ints; items in
+            row-major order.
 
     Every source is a dense input: its `''` and nulls are TF's ignore value.
     """
 
-    def __init__(self, n, per_row, segments, keep, catvalues=None):
+    def __init__(self, n, per_row, rows, keep, catvalues=None):
         self.n = n
         self.per_row = per_row
-        self.segments = segments
+        self.rows = rows
         self._keep = keep  # the buffers the addresses point into
         self._catvalues = catvalues
+
+    @property
+    def segments(self):
+        """int64 `[S, SEG_COLUMNS]`: the rows as the kernels take them."""
+        return np.array(self.rows, np.int64).reshape(-1, SEG_COLUMNS)
 
     def catvalues_parts(self):
         """(buf, starts, ends) of every item, nulls as empty strings.
@@ -95,8 +101,7 @@ class StrSource:
             return self._catvalues
         bufs, starts, ends = [], [], []
         base = 0
-        for s, arrays in enumerate(self._keep):
-            row = self.segments[s]
+        for row, arrays in zip(self.rows, self._keep):
             data = _as_array(arrays[0], np.uint8)
             first, count = int(row[SEG_FIRST]), int(row[SEG_COUNT])
             offset_type = np.int32 if row[SEG_LAYOUT] == OFFSETS32 else np.int64
@@ -154,25 +159,15 @@ def from_fixed(arr):
     n = arr.shape[0]
     k = arr.shape[1] if arr.ndim == 2 else 1
     w = arr.dtype.itemsize
-    seg = np.zeros((1, SEG_COLUMNS), np.int64)
-    seg[0, SEG_DATA] = _address(arr)
-    seg[0, SEG_DATA_LEN] = arr.size * w
-    seg[0, SEG_LAYOUT] = FIXED
-    seg[0, SEG_COUNT] = n * k
-    seg[0, SEG_WIDTH] = w
-    return StrSource(n, k, seg, [arr])
+    # SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH
+    row = (_address(arr), arr.size * w, FIXED, 0, 0, 0, n * k, 0, w)
+    return StrSource(n, k, [row], [arr])
 
 
 def from_packed(buf, starts, ends, n, per_row):
     """StrSource of packed strings (`_inputs.strings` output)."""
-    seg = np.zeros((1, SEG_COLUMNS), np.int64)
-    seg[0, SEG_DATA] = _address(buf)
-    seg[0, SEG_DATA_LEN] = buf.shape[0]
-    seg[0, SEG_LAYOUT] = STARTS_ENDS
-    seg[0, SEG_A] = _address(starts)
-    seg[0, SEG_B] = _address(ends)
-    seg[0, SEG_COUNT] = starts.shape[0]
-    return StrSource(n, per_row, seg, [buf, starts, ends], catvalues=(buf, starts, ends))
+    row = (_address(buf), buf.shape[0], STARTS_ENDS, _address(starts), _address(ends), 0, starts.shape[0], 0, 0)
+    return StrSource(n, per_row, [row], [buf, starts, ends], catvalues=(buf, starts, ends))
 
 
 _ARROW_STRING_TYPES = {"string": False, "binary": False, "large_string": True, "large_binary": True}
@@ -219,8 +214,7 @@ def from_arrow(chunks, n, large):
         # SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH
         rows.append((data_addr, data_len, layout, offsets_buf.address, 0, first, count, valid_addr, 0))
         keep.append((data_buf, offsets_buf, validity))
-    segments = np.array(rows, np.int64) if rows else np.zeros((0, SEG_COLUMNS), np.int64)
-    return StrSource(n, 1, segments, keep)
+    return StrSource(n, 1, rows, keep)
 
 
 class JoinedStrings:
@@ -250,15 +244,10 @@ class JoinedStrings:
         count = n * per_row
         if len(self.shape) not in (1, 2) or self.offsets.shape[0] != count + 1:
             raise ValueError("joined strings: offsets do not match the shape.")
-        row = np.zeros((1, SEG_COLUMNS), np.int64)
-        row[0, SEG_DATA] = _address(self.buf)
-        row[0, SEG_DATA_LEN] = self.buf.shape[0]
-        row[0, SEG_LAYOUT] = OFFSETS64
-        row[0, SEG_A] = _address(self.offsets)
-        row[0, SEG_COUNT] = count
-        segments = row if count else row[:0]
-        keep = [(self.buf, self.offsets, None)] if count else []
-        return StrSource(n, per_row, segments, keep)
+        if not count:
+            return StrSource(n, per_row, [], [])
+        row = (_address(self.buf), self.buf.shape[0], OFFSETS64, _address(self.offsets), 0, 0, count, 0, 0)
+        return StrSource(n, per_row, [row], [(self.buf, self.offsets, None)])
 
 
 # ---------------------------------------------------------------------------

@@ -293,3 +293,11 @@ def test_repeated_calls_never_overwrite_a_result_still_referenced():
     del first  # dropped: the next call may write the same memory again
     again = t(twos)
     assert again.__array_interface__["data"][0] == address and (again == 2).all()
+
+
+def test_empty_batches():
+    t = _malformed_transform()
+    empty = {k: pa.array([], pa.large_string() if k == "e" else pa.string()) for k in _STRING_KEYS}
+    empty.update(x=pa.array([], pa.float32()), i=pa.array([], pa.int64()))
+    assert t(empty).shape == (0, t.output_width)
+    assert t(pd.DataFrame({k: pd.Series([], dtype="str") for k in _STRING_KEYS} | {"x": np.zeros(0, np.float32), "i": np.zeros(0, np.int64)})).shape == (0, t.output_width)
