@@ -2,12 +2,14 @@
 
 Runs the Criteo-like column set of `featurec_vs_feature_column.py` over 16
 distinct batches (so embedding rows are not all in cache) and times each
-kernel stage with perf_counter wrappers: the writer (`_write.write_outputs`),
-hashing every string column (`_hash.hash_string_columns_mod`: numpy `S`
-arrays in place, other strings packed) and its Python preparation, crosses. Prints the best of 5 passes, in ms per call.
+kernel stage with perf_counter wrappers: the writer (`_write.write_outputs`,
+which also hashes the string hash-bucket columns of indicator and embedding
+columns, read in place), hashing string columns it does not (`_hash.
+hash_string_columns_mod`) and its Python preparation, crosses. Prints the
+best of 5 passes, in ms per call.
 
 Run:
-    OMP_WAIT_POLICY=PASSIVE TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/featurec_breakdown.py [--batch 4096] [--object]
+    TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/featurec_breakdown.py [--batch 4096] [--object | --pandas]
 """
 
 import argparse
@@ -23,7 +25,7 @@ import featurec  # noqa: E402
 from featurec import _execute, _hash, _kernels, _write  # noqa: E402
 
 _STAGES = [
-    (_write, "write_outputs", "writer (all output columns)"),
+    (_write, "write_outputs", "writer (fused hashing + all output columns)"),
     (_hash, "hash_string_columns_mod", "hash kernel (all string columns)"),
     (_kernels, "cross_ids", "cross kernel"),
     (_kernels, "fingerprint_strs", "raw cross-key fingerprints"),
@@ -34,6 +36,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--object", action="store_true", help="strings as object arrays of str")
+    parser.add_argument("--pandas", action="store_true", help="one pandas DataFrame (str dtype)")
     args = parser.parse_args()
 
     transform = featurec.compile(bench.build_columns())
@@ -41,6 +44,8 @@ def main():
     data = bench.make_data(16 * args.batch)
     if args.object:
         data = bench.as_object_strings(data)
+    elif args.pandas:
+        data = bench.as_pandas(data)
     batches = bench.batches_of(data, args.batch)
 
     spent = collections.defaultdict(float)
@@ -72,7 +77,7 @@ def main():
         if best is None or per_call < best[0]:
             best = (per_call, dict(spent))
     per_call, stages = best
-    kind = "object" if args.object else "S8"
+    kind = "object" if args.object else "pandas" if args.pandas else "S8"
     print(f"batch {args.batch} {kind}: {1e3 * per_call:.3f} ms a call, {args.batch / per_call:,.0f} rows/s")
     for label, seconds in stages.items():
         print(f"  {label:<40s} {1e3 * seconds / len(batches):7.3f} ms")

@@ -10,8 +10,11 @@ Criteo-like column set (issue 4), synthetic data with a fixed seed:
 String values are 8-character hex tokens. Output: 1,466 float32 a row.
 
 Measured side by side in one process, rows/second at batch 256, 4,096 and
-32,768, with string features held as numpy `S8` arrays and as `object` arrays
-of Python `str` (converting Python strings is part of what a user pays):
+32,768, with string features held three ways (converting them is part of
+what a user pays): numpy `S8` arrays, `object` arrays of Python `str`, and a
+pandas DataFrame passed whole (pandas 3's `str` dtype, Arrow-backed with
+pyarrow; input_layer and keras get its columns' `to_numpy()`). Every call is
+`t(features)` without `out=`, as users call it:
   featurec        t = featurec.compile(columns); t(features)
   featurec_1t     the same, with numba.set_num_threads(1) (a shared machine
                   stalls numba's parallel regions; TF keeps its own threads)
@@ -128,9 +131,33 @@ def make_tables(seed=_SEED):
     }
 
 
+def as_pandas(data):
+    """The same features as one pandas DataFrame: strings in pandas 3's
+    default `str` dtype (Arrow-backed when pyarrow is installed), numbers as
+    float32 columns."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {k: pd.Series(v.astype(str), dtype="str") if v.dtype.kind == "S" else v for k, v in data.items()}
+    )
+
+
 def batches_of(data, batch):
+    if hasattr(data, "iloc"):  # a DataFrame, sliced as users slice it (zero-copy)
+        return [data.iloc[i : i + batch] for i in range(0, len(data) - batch + 1, batch)]
     n = len(next(iter(data.values())))
     return [{k: v[i : i + batch] for k, v in data.items()} for i in range(0, n - batch + 1, batch)]
+
+
+def _rows(features):
+    return len(features) if hasattr(features, "iloc") else len(next(iter(features.values())))
+
+
+def _as_numpy(features):
+    """What TF-based transforms are fed: a DataFrame's columns as numpy."""
+    if hasattr(features, "iloc"):
+        return {k: features[k].to_numpy() for k in features.columns}
+    return features
 
 
 # ---------------------------------------------------------------------------
@@ -165,7 +192,7 @@ class InputLayer:
                 raise RuntimeError(f"input_layer has no variables for {sorted(missing)}")
 
     def __call__(self, features):
-        feed = {self.placeholders[k]: v for k, v in features.items()}
+        feed = {self.placeholders[k]: v for k, v in _as_numpy(features).items()}
         return self.sess.run(self.output, feed)
 
 
@@ -216,7 +243,7 @@ class KerasLayers:
         self._transform = transform
 
     def __call__(self, features):
-        return self._transform(features).numpy()
+        return self._transform(_as_numpy(features)).numpy()
 
 
 class Featurec:
@@ -268,15 +295,22 @@ class WriteCeiling:
 
 
 def _one_pass(fn, batches, budget):
-    """Rows/s of one pass over `batches`, stopped early after `budget` seconds."""
+    """(rows per wall second, rows per process-CPU second) of one pass over
+    `batches`, stopped early after `budget` seconds."""
     start = time.perf_counter()
+    cpu = time.process_time()
     rows = 0
     for b in batches:
         fn(b)
-        rows += len(next(iter(b.values())))
+        rows += _rows(b)
         if time.perf_counter() - start > budget:
             break
-    return rows / (time.perf_counter() - start)
+    return rows / (time.perf_counter() - start), rows / max(time.process_time() - cpu, 1e-9)
+
+
+# Rows per process-CPU second of the last `rows_per_second` call, by name:
+# other processes on a shared machine disturb it much less than wall time.
+CPU_RATES = {}
 
 
 def rows_per_second(fns, batches, repeats, budget):
@@ -284,14 +318,19 @@ def rows_per_second(fns, batches, repeats, budget):
 
     The transforms take turns, one pass each per round, so load from other
     processes on a shared machine hits all of them alike; one warm-up call
-    each comes first.
+    each comes first. The median rows per CPU second go to `CPU_RATES`.
     """
     for fn in fns.values():
         fn(batches[0])
     rates = {name: [] for name in fns}
+    cpu_rates = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            rates[name].append(_one_pass(fn, batches, budget))
+            wall, cpu = _one_pass(fn, batches, budget)
+            rates[name].append(wall)
+            cpu_rates[name].append(cpu)
+    CPU_RATES.clear()
+    CPU_RATES.update({name: statistics.median(r) for name, r in cpu_rates.items()})
     return {name: statistics.median(r) for name, r in rates.items()}
 
 
@@ -371,6 +410,10 @@ def main():
         "--skip-featurec", action="store_true", help="time only the alternatives"
     )
     parser.add_argument("--skip-startup", action="store_true", help="skip cold/warm start")
+    parser.add_argument(
+        "--batches", type=lambda v: [int(x) for x in v.split(",")], default=list(_BATCHES),
+        help="comma-separated batch sizes (default 256,4096,32768)",
+    )
     args = parser.parse_args()
 
     total_rows = 32768 * (1 if args.quick else 2)
@@ -380,6 +423,8 @@ def main():
     tables = make_tables()
     data_s = make_data(total_rows)
     data_o = as_object_strings(data_s)
+    data_p = as_pandas(data_s)
+    forms = (("S8", data_s), ("object", data_o), ("pandas", data_p))
     run_featurec = not args.skip_featurec and featurec_available()
 
     transforms = {
@@ -392,7 +437,7 @@ def main():
 
     # Correctness first: every transform equals input_layer on one batch,
     # for both string representations.
-    for data in (data_s, data_o):
+    for _, data in forms:
         probe = batches_of(data, 4096)[0]
         expected = transforms["input_layer"](probe)
         assert expected.shape == (4096, _WIDTH), expected.shape
@@ -402,22 +447,23 @@ def main():
     print("outputs checked equal to input_layer's", flush=True)
 
     results = {}  # (name, strings, batch) -> rows/s
-    for batch in _BATCHES:
+    for batch in args.batches:
         ceiling = WriteCeiling(batch)
         dummy = [{"I1": np.empty(batch)}] * max(1, total_rows // batch)
         ceiling_rate = rows_per_second({"ceiling": ceiling}, dummy, repeats, budget)
         results[("ceiling", "-", batch)] = ceiling_rate["ceiling"]
-        for strings, data in (("S8", data_s), ("object", data_o)):
+        for strings, data in forms:
             parts = batches_of(data, batch)
             rates = rows_per_second(transforms, parts, repeats, budget)
             for name, rate in rates.items():
                 results[(name, strings, batch)] = rate
+                results[("cpu:" + name, strings, batch)] = CPU_RATES[name]
                 print(f"  batch {batch:>6} {strings:>6} {name:>12}: {rate:>12,.0f} rows/s",
                       flush=True)
 
     print()
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; Python {platform.python_version()}, "
+          f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min); Python {platform.python_version()}, "
           f"TF {tf.__version__}, Keras {keras.__version__}, numpy {np.__version__}")
     if run_featurec:
         import numba
@@ -430,9 +476,9 @@ def main():
           "| featurec / input_layer | featurec / keras | featurec / ceiling "
           "| featurec 1 thread rows/s | 1 thread / input_layer |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for batch in _BATCHES:
+    for batch in args.batches:
         ceil = results[("ceiling", "-", batch)]
-        for strings in ("S8", "object"):
+        for strings, _ in forms:
             il = results[("input_layer", strings, batch)]
             ke = results[("keras", strings, batch)]
             fc = results.get(("featurec", strings, batch))
@@ -443,11 +489,26 @@ def main():
                 cells = [f"{fc:,.0f}", f"{fc / il:.1f}x", f"{fc / ke:.1f}x", f"{fc / ceil:.2f}",
                          f"{fc1:,.0f}", f"{fc1 / il:.1f}x"]
             print(f"| {batch:,} | {strings} | {il:,.0f} | {ke:,.0f} | " + " | ".join(cells) + " |")
+    if run_featurec:
+        print()
+        print("Rows per process-CPU second (all threads of the process; other processes on a "
+              "shared machine disturb this far less than wall time):")
+        print()
+        print("| batch | strings | input_layer rows/cpu-s | featurec rows/cpu-s | featurec / input_layer "
+              "| featurec 1 thread rows/cpu-s | 1 thread / input_layer |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        for batch in args.batches:
+            for strings, _ in forms:
+                il = results[("cpu:input_layer", strings, batch)]
+                fc = results[("cpu:featurec", strings, batch)]
+                fc1 = results[("cpu:featurec_1t", strings, batch)]
+                print(f"| {batch:,} | {strings} | {il:,.0f} | {fc:,.0f} | {fc / il:.1f}x "
+                      f"| {fc1:,.0f} | {fc1 / il:.1f}x |")
     print()
     print("| batch | numpy write ceiling rows/s | GB/s | input_layer / ceiling (S8) "
           "| keras / ceiling (S8) |")
     print("|---:|---:|---:|---:|---:|")
-    for batch in _BATCHES:
+    for batch in args.batches:
         ceil = results[("ceiling", "-", batch)]
         print(f"| {batch:,} | {ceil:,.0f} | {ceil * _WIDTH * 4 / 1e9:.1f} "
               f"| {results[('input_layer', 'S8', batch)] / ceil:.3f} "

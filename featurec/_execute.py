@@ -8,7 +8,7 @@ is computed once. All per-value work happens in `featurec._kernels`.
 
 import numpy as np
 
-from featurec import _hash, _inputs, _kernels, _spec, _write
+from featurec import _hash, _inputs, _kernels, _spec, _strings, _write
 from featurec._plan import param_key
 
 _DEFAULT_HASH_KEY = 0xDECAFCAFFE
@@ -26,6 +26,7 @@ class Batch:
     """
 
     def __init__(self, features, plan, tables, table_storage=None):
+        features = _inputs.as_mapping(features)
         if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
             raise TypeError(
                 f"features must be a dict of feature name -> values, got {type(features).__name__}."
@@ -37,6 +38,8 @@ class Batch:
         self._raw = {}
         self._cache = {}
         self._cat = {}
+        self._sources = {}
+        self._fused = set()  # id() of the string hash specs the writer hashes
         self.n = None
 
     # -- raw features --------------------------------------------------------
@@ -55,12 +58,37 @@ class Batch:
             n = _inputs.batch_size(c, key, column)
             if self.n is None:
                 self.n = n
+                self._n_key = key
             elif n != self.n:
                 raise ValueError(
-                    f"Feature {key!r} (column {column!r}) has {n} rows but other features have {self.n}."
+                    f"Feature {key!r} (column {column!r}) has {n} rows but feature "
+                    f"{self._n_key!r} (and any other read before it) has {self.n}."
                 )
             self._raw[key] = c
         return c
+
+    def string_source(self, key, column):
+        """`_strings.StrSource` of a dense string feature, read in place, or
+        None (sparse/ragged input, or not strings)."""
+        if key in self._sources:
+            return self._sources[key]
+        c = self.raw(key, column)
+        src = None
+        if c[0] == "strings":
+            src = c[1]
+        elif c[0] == "dense" and c[1].ndim in (1, 2):
+            arr = c[1]
+            n = arr.shape[0]
+            per_row = arr.shape[1] if arr.ndim == 2 else 1
+            if arr.dtype.kind == "S" and arr.dtype.itemsize and arr.size:
+                src = _strings.from_fixed(np.ascontiguousarray(arr))
+            elif arr.dtype.kind in "UO" and arr.size and _inputs.looks_like_strings(arr):
+                # Through the cached CatValues: a raw crossed key reading the
+                # same feature then does not encode its strings again.
+                cv = self.cat_values(key, column, "str")
+                src = _strings.from_packed(cv.buf, cv.starts, cv.ends, n, per_row)
+        self._sources[key] = src
+        return src
 
     def cat_values(self, key, column, expect="any", drop=False):
         """`_inputs.CatValues` of a feature (ignore values dropped if `drop`)."""
@@ -221,18 +249,35 @@ class Batch:
         plan = self._plan
         n = out.shape[0]
         _write.notice_cold_cache()
+        emb_specs = [s for s, _ in plan.embeddings]
+        segments, fused = [], []
+        ind_fused = self._fuse(plan.ind_specs, _write.TARGET_INDICATOR, segments, fused)
+        emb_fused = self._fuse(emb_specs, _write.TARGET_EMBEDDING, segments, fused)
         self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
         num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
-        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(plan.ind_specs, plan.ind_ops, n)
-        emb_specs = [s for s, _ in plan.embeddings]
+        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(plan.ind_specs, plan.ind_ops, n, ind_fused)
         table_buf, table_meta = self._table_arrays() if emb_specs else _write._NO_TABLES
-        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(emb_specs, plan.emb_ops, n)
+        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(emb_specs, plan.emb_ops, n, emb_fused)
+        if fused:
+            seg = np.array(segments, np.int64).reshape(-1, _strings.SEG_COLUMNS)
+            fused = np.array(fused, np.int64)
+        else:
+            seg, fused = _NO_SEGMENTS, _write.NO_FUSED
         bad_e, bad_j = _write.write_outputs(
             out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
             ind_splits, ind_ids, ind_w, ind_ops,
             emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, table_buf, table_meta,
+            seg, fused,
         )  # fmt: skip
+        if bad_e == -2:
+            spec = (plan.ind_specs if fused[bad_j, _write.FUSED_TARGET] == 0 else emb_specs)[
+                fused[bad_j, _write.FUSED_COLUMN]
+            ]
+            raise ValueError(
+                f"Feature {spec.cat.key!r} (column {spec.name!r}): malformed string "
+                "buffers (offsets outside the data)."
+            )
         if bad_e >= 0:
             spec = emb_specs[bad_e]
             rows = plan.tables[spec.table_name][0]
@@ -249,12 +294,12 @@ class Batch:
         Fills the ids cache; columns whose input is not strings are left to
         `ids`, which raises the dtype error.
         """
-        specs = self._plan.string_hash_specs
+        specs = [s for s in self._plan.string_hash_specs if id(s) not in self._fused]
         if len(specs) < 2:
             return
         todo = []  # (spec, fixed-width S array or None, packed CatValues or None)
         for spec in specs:
-            if id(spec) in self._cache:
+            if id(spec) in self._cache or id(spec) in self._fused:
                 continue
             c = self._named(spec, self.raw, spec.key, spec.name)
             arr = c[1] if c[0] == "dense" else None
@@ -299,26 +344,64 @@ class Batch:
                 ids = ids[kept]
             self._cache[id(spec)] = (splits, ids, None)
 
-    def _concat_ids(self, specs, ops, n):
+    def _fuse(self, specs, target, segments, fused):
+        """Which of `specs` the writer hashes itself: unweighted string
+        hash-bucket columns over a dense string input.
+
+        Returns:
+            {index into specs: items per row}; appends their segment rows
+            to `segments` and their rows to `fused`.
+        """
+        found = {}
+        first = len(segments)
+        for k, spec in enumerate(specs):
+            cat = spec.cat
+            if not (isinstance(cat, _spec.HashSpec) and cat.is_string):
+                continue
+            src = self._named(spec, self.string_source, cat.key, cat.name)
+            if src is None:
+                continue
+            count = len(src.rows)
+            segments.extend(src.rows)
+            fused.append((first, first + count, src.per_row, cat.num_buckets, target, k))
+            first += count
+            found[k] = src.per_row
+            self._fused.add(id(cat))
+        return found
+
+    def _concat_ids(self, specs, ops, n, fused):
         """Ids of the categorical columns under indicator/embedding `specs`
-        side by side, for `write_outputs`.
+        side by side, for `write_outputs`; `fused` columns ({index: items per
+        row}) get an empty slot the writer fills.
 
         Returns:
             (int64 [K, n+1] row splits, int64 ids, float32 weights (zeros
             where unweighted), ops copy with column 0 = ids offset).
         """
-        pieces = [self._named(s, self.ids, s.cat) for s in specs]
+        pieces = []
+        for k, s in enumerate(specs):
+            if k in fused:
+                per_row = fused[k]
+                splits = _inputs.strided(n, per_row) if per_row else np.zeros(n + 1, np.int64)
+                pieces.append((splits, n * per_row, None))
+            else:
+                pieces.append(self._named(s, self.ids, s.cat))
         ops = ops.copy()
         splits = np.empty((len(pieces), n + 1), np.int64)
         offset = 0
         for k, (s, ids, _) in enumerate(pieces):
             ops[k, 0] = offset
             splits[k] = s
-            offset += ids.shape[0]
-        if len(pieces) == 1:
+            offset += ids if k in fused else ids.shape[0]
+        if len(pieces) == 1 and not fused:
             ids = pieces[0][1]
-        else:
+        elif not fused:
             ids = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, np.int64)
+        else:
+            ids = np.empty(offset, np.int64)
+            for k, (_, part, _) in enumerate(pieces):
+                if k not in fused:
+                    ids[ops[k, 0] : ops[k, 0] + part.shape[0]] = part
         weights = np.zeros(offset if any(p[2] is not None for p in pieces) else 0, np.float32)
         for k, (_, _, w) in enumerate(pieces):
             if w is not None:
@@ -345,6 +428,9 @@ class Batch:
                     f"{self._plan.tables[spec.table_name][:2]} float32 array first."
                 )
         return self._table_storage.buf, self._table_storage.meta
+
+
+_NO_SEGMENTS = np.zeros((0, _strings.SEG_COLUMNS), np.int64)
 
 
 def _to_float32(x):

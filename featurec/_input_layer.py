@@ -29,7 +29,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from featurec import _execute, _kernels, _lower_tf, _plan, _spec
+from featurec import _execute, _kernels, _lower_tf, _plan, _spec, _strings
 
 TF_OPS_ONLY_COLLECTION = "featurec_tf_ops_only"
 # Feature key of the dense part when features were transformed ahead of the
@@ -366,6 +366,14 @@ class KernelRunner:
         return results
 
 
+def _joined_strings(tensor):
+    """(joined bytes, int64 offsets, int64 shape) of a dense string tensor."""
+    items = tf.reshape(tensor, [-1])
+    lengths = tf.strings.length(items, unit="BYTE")
+    offsets = tf.concat([tf.zeros([1], tf.int64), tf.cumsum(tf.cast(lengths, tf.int64))], 0)
+    return [tf.strings.reduce_join(items), offsets, tf.shape(tensor, out_type=tf.int64)]
+
+
 def _flatten_features(features, keys, plan):
     """Feature tensors as a flat list for `numpy_function`, and the inverse.
 
@@ -387,13 +395,25 @@ def _flatten_features(features, keys, plan):
             layout.append((key, True))
             flat += [value.indices, value.values, value.dense_shape]
         else:
-            layout.append((key, False))
-            flat.append(tf.convert_to_tensor(value))
+            tensor = tf.convert_to_tensor(value)
+            if tensor.dtype == tf.string and tensor.shape.rank in (1, 2):
+                # One buffer plus offsets instead of an object array of
+                # per-item `bytes`: the kernels read it in place.
+                layout.append((key, "joined"))
+                flat += _joined_strings(tensor)
+            else:
+                layout.append((key, False))
+                flat.append(tensor)
 
     def rebuild(arrays):
         out, i = {}, 0
-        for key, sparse in layout:
-            if sparse:
+        for key, kind in layout:
+            if kind == "joined":
+                joined = arrays[i]
+                joined = joined.item() if isinstance(joined, np.ndarray) else joined
+                out[key] = _strings.JoinedStrings(joined, arrays[i + 1], arrays[i + 2])
+                i += 3
+            elif kind:
                 out[key] = tf.compat.v1.SparseTensorValue(*arrays[i : i + 3])
                 i += 3
             else:

@@ -2,8 +2,12 @@
 
 Accepted per feature: numpy arrays (rank 1 or 2; numeric columns also accept
 higher ranks), Python lists (and lists of lists), pandas Series, eager
-`tf.Tensor`, `tf.SparseTensor` / `tf.compat.v1.SparseTensorValue` and
-`tf.RaggedTensor`.
+`tf.Tensor`, `tf.SparseTensor` / `tf.compat.v1.SparseTensorValue`,
+`tf.RaggedTensor`, pyarrow Array / ChunkedArray, polars Series, and the
+joined strings `featurec.dataset` passes (`_strings.JoinedStrings`). The
+features themselves may be a dict, a pandas DataFrame, a pyarrow Table /
+RecordBatch or a polars DataFrame (`as_mapping`). pyarrow and polars are never
+imported here unless the user passes their objects (recognised by module name).
 
 Semantics, as `input_layer` sees the same values:
 * Python lists follow `tf.convert_to_tensor`: floats become float32, ints
@@ -15,9 +19,15 @@ Semantics, as `input_layer` sees the same values:
 * `SparseTensor` and `RaggedTensor` values are used as they are (nothing is
   dropped), as input_layer treats a SparseTensor.
 
+* Nulls (Arrow validity, missing values of pandas string columns) are the
+  missing value of the equivalent dense input: `''` for strings, NaN for
+  numbers, -1 for integer categorical features (decision 51).
+
 String values become a CSR over one byte buffer: `buf` (uint8), `starts`,
 `ends` (int64). numpy `S` arrays are viewed without copying, lengths taken by
 trailing NULs (numpy `S` cannot hold trailing NULs, so TF sees the same).
+Arrow strings are classified as ('strings', `_strings.StrSource`), which the
+writer hashes in place; other consumers take its CSR form.
 """
 
 import dataclasses
@@ -25,7 +35,7 @@ import math
 
 import numpy as np
 
-from featurec import _kernels
+from featurec import _kernels, _strings
 
 _EMPTY_U8 = np.zeros(0, np.uint8)
 _EMPTY_U8.flags.writeable = False
@@ -124,6 +134,20 @@ def classify(value, key, column):
         TypeError: values of an unsupported type.
     """
     tname = type(value).__name__
+    if isinstance(value, _strings.JoinedStrings):
+        try:
+            return ("strings", value.source())
+        except ValueError as e:
+            raise _error(ValueError, key, column, str(e)) from None
+    module = type(value).__module__
+    if module.startswith("pyarrow"):
+        return _classify_arrow(value, key, column)
+    if module.startswith("pandas") and tname != "Series" and _arrow_backed_array(value):
+        return _classify_arrow(value.__arrow_array__(), key, column)  # a DataFrame's column
+    if module.startswith("polars"):
+        if not hasattr(value, "to_arrow") or tname == "DataFrame":
+            raise _error(TypeError, key, column, f"unsupported value type {tname}.")
+        return _classify_arrow(value.to_arrow(), key, column)
     if tname in ("SparseTensor", "SparseTensorValue"):
         indices = np.asarray(value.indices).reshape(-1, np.asarray(value.dense_shape).shape[0])
         shape = np.asarray(value.dense_shape)
@@ -146,6 +170,24 @@ def classify(value, key, column):
     if hasattr(value, "numpy") and callable(value.numpy):  # eager tf.Tensor
         return ("dense", value.numpy())
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):  # pandas
+        if tname == "DataFrame":
+            raise _error(TypeError, key, column, "a DataFrame where one column is expected.")
+        if _arrow_backed(value):
+            return _classify_arrow(value.array.__arrow_array__(), key, column)
+        numpy_dtype = getattr(value.dtype, "numpy_dtype", None)
+        if numpy_dtype is not None and numpy_dtype.kind in "biuf" and value.hasnans:
+            # pandas' masked numbers (Int64, Float32, boolean): a missing
+            # number is NaN, a missing integer id is -1 (see `_classify_arrow`).
+            as_float = value.to_numpy(
+                dtype=np.float32 if numpy_dtype == np.float32 else np.float64, na_value=np.nan
+            )
+            if numpy_dtype.kind in "iu":
+                return ("nullable", value.fillna(-1).to_numpy(np.int64), as_float)
+            return ("dense", as_float)
+        if getattr(value.dtype, "storage", None) == "python" and value.hasnans:
+            # pandas' own string storage: a missing string is '' (see
+            # `_classify_arrow`), not the NaN / pandas.NA object it holds.
+            value = value.fillna("")
         arr = value.to_numpy()
         if arr.dtype == object and arr.size and isinstance(arr[0], (list, tuple, np.ndarray)):
             return classify(list(arr), key, column)
@@ -164,6 +206,120 @@ def classify(value, key, column):
     if isinstance(value, (str, bytes, int, float, np.generic)):
         raise _error(ValueError, key, column, f"Feature (key: {key}) cannot have rank 0.")
     raise _error(TypeError, key, column, f"unsupported value type {type(value).__name__}.")
+
+
+def _arrow_backed(series):
+    """Whether a pandas Series keeps its values in Arrow memory (`str` with
+    pyarrow storage, `string[pyarrow]`, `ArrowDtype`)."""
+    return _arrow_backed_array(series.array)
+
+
+def _classify_arrow(value, key, column):
+    """A pyarrow Array / ChunkedArray: strings read in place, numbers as numpy.
+
+    Nulls: missing strings are `''` (TF's ignore value: no id), missing
+    numbers NaN for numeric columns and -1 (the ignore value) for integer
+    categorical columns.
+    """
+    if not hasattr(value, "type") or not hasattr(value, "to_numpy"):
+        raise _error(
+            TypeError, key, column, f"unsupported value type {type(value).__name__} (one column is expected)."
+        )
+    chunks = value.chunks if hasattr(value, "chunks") else [value]
+    n = len(value)
+    pa_type = value.type
+    type_name = str(pa_type)
+    if type_name.startswith("dictionary"):
+        chunks = [c.dictionary_decode() for c in chunks]
+        pa_type = chunks[0].type if chunks else pa_type.value_type
+        type_name = str(pa_type)
+    large = _strings.arrow_string_type(type_name)
+    try:
+        if large is not None:
+            return ("strings", _strings.from_arrow(chunks, n, large))
+        if type_name in ("string_view", "binary_view"):
+            # Views have no offsets buffer: one copy into large_string first.
+            target = "large_string" if type_name == "string_view" else "large_binary"
+            return ("strings", _strings.from_arrow([c.cast(target) for c in chunks], n, True))
+    except ValueError as e:
+        raise _error(ValueError, key, column, str(e)) from None
+    if type_name.startswith(("list", "large_list", "fixed_size_list")):
+        return classify(value.to_pylist(), key, column)
+    if type_name == "null":
+        return ("dense", np.full(n, np.nan, np.float32))
+    kind = None
+    try:
+        import pyarrow.types as pat  # noqa: PLC0415
+
+        if pat.is_integer(pa_type):
+            kind = "int"
+        elif pat.is_floating(pa_type) or pat.is_boolean(pa_type):
+            kind = "num"
+    except ImportError:  # pragma: no cover - pyarrow objects imply pyarrow
+        pass
+    if kind is None:
+        raise _error(TypeError, key, column, f"unsupported Arrow type {type_name}.")
+    nulls = value.null_count
+    if kind == "int" and nulls:
+        filled = value.fill_null(-1).to_numpy()
+        as_float = np.asarray(value.to_numpy(zero_copy_only=False), np.float64)
+        return ("nullable", filled, as_float)
+    if pat.is_boolean(pa_type) and nulls:
+        return ("dense", np.asarray(value.cast("float32").to_numpy(zero_copy_only=False), np.float32))
+    return ("dense", np.asarray(value.to_numpy(zero_copy_only=False)))
+
+
+def as_mapping(features):
+    """The features mapping of a pandas DataFrame, pyarrow Table/RecordBatch
+    or polars DataFrame; other mappings (dict) as they are."""
+    module = type(features).__module__
+    if module.startswith("pyarrow") and hasattr(features, "column_names"):
+        return dict(zip(features.column_names, features.columns))
+    if module.startswith("polars") and hasattr(features, "get_columns"):
+        return {s.name: s for s in features.get_columns()}
+    if module.startswith("pandas") and type(features).__name__ == "DataFrame":
+        return _FrameColumns(features)
+    return features
+
+
+class _FrameColumns:
+    """A pandas DataFrame's columns by name, as their backing arrays.
+
+    `df[key]` builds a Series (~40 us a column, most of a small batch's
+    time); the block manager hands out the Arrow-backed array or the numpy
+    column itself. Anything unusual (duplicate names, other extension
+    arrays, a pandas without that internal) goes through `df[key]`.
+    """
+
+    def __init__(self, frame):
+        self._frame = frame
+
+    def keys(self):
+        return self._frame.keys()
+
+    def __contains__(self, key):
+        return key in self._frame.columns
+
+    def __getitem__(self, key):
+        frame = self._frame
+        try:
+            loc = frame.columns.get_loc(key)
+            if isinstance(loc, int):
+                values = frame._mgr.iget_values(loc)
+                if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype != object:
+                    return values
+                if _arrow_backed_array(values):
+                    return values
+        except (AttributeError, TypeError, KeyError):  # pragma: no cover - other pandas
+            pass
+        return frame[key]
+
+
+def _arrow_backed_array(values):
+    dtype = getattr(values, "dtype", None)
+    if type(dtype).__name__ == "ArrowDtype":
+        return True
+    return getattr(dtype, "storage", None) == "pyarrow" and hasattr(values, "__arrow_array__")
 
 
 def _values_array(values):
@@ -210,7 +366,9 @@ def _list_array(value, key, column):
 
 def batch_size(c, key, column):
     """Number of rows a classified feature value holds."""
-    if c[0] == "dense":
+    if c[0] == "strings":
+        return c[1].n
+    if c[0] in ("dense", "nullable"):
         if c[1].ndim == 0:
             raise _error(ValueError, key, column, f"Feature (key: {key}) cannot have rank 0.")
         return c[1].shape[0]
@@ -239,14 +397,16 @@ def numeric(c, key, column, width):
             column,
             "The corresponding Tensor of numerical column must be a Tensor. SparseTensor is not supported.",
         )
-    if c[0] != "dense":
+    if c[0] == "strings":
+        raise _error(TypeError, key, column, "expected numbers for a numeric column, got strings.")
+    if c[0] not in ("dense", "nullable"):
         raise _error(
             ValueError,
             key,
             column,
             "ragged input where a dense value is required (numeric columns need equal-length rows).",
         )
-    arr = c[1]
+    arr = c[2] if c[0] == "nullable" else c[1]
     if arr.dtype == object:
         try:
             arr = _list_array(arr.tolist(), key, column)
@@ -287,7 +447,13 @@ def categorical(c, key, column, expect="any"):
             int64 range.
         TypeError: values that are neither strings nor numbers.
     """
-    if c[0] == "dense":
+    if c[0] == "strings":
+        try:
+            buf, starts, ends = c[1].catvalues_parts()
+        except ValueError as e:
+            raise _error(ValueError, key, column, str(e)) from None
+        return CatValues(_strided_or_empty(c[1].n, c[1].per_row), "str", buf=buf, starts=starts, ends=ends, dense=True)
+    if c[0] in ("dense", "nullable"):
         arr = c[1]
         if arr.ndim == 0:
             raise _error(ValueError, key, column, f"Feature (key: {key}) cannot have rank 0.")
@@ -329,6 +495,10 @@ def categorical(c, key, column, expect="any"):
     return out
 
 
+def _strided_or_empty(n, k):
+    return strided(n, k) if k else np.zeros(n + 1, np.int64)
+
+
 def _flat_values(values, splits, key, column, expect):
     kind = values.dtype.kind
     if kind in "SUO" and (kind != "O" or values.size == 0 or isinstance(values[0], (str, bytes))):
@@ -353,6 +523,11 @@ def _flat_values(values, splits, key, column, expect):
     raise _error(
         TypeError, key, column, f"unsupported dtype {values.dtype} for a categorical feature."
     )
+
+
+def looks_like_strings(values):
+    """Whether a U or object array holds strings (judged by its first value)."""
+    return values.dtype.kind == "U" or isinstance(values.reshape(-1)[0], (str, bytes))
 
 
 def strings(values, key, column):
@@ -429,7 +604,7 @@ def weights(c, key, column, dtype):
         raise _error(
             ValueError, key, column, f"Bad dtype of weight feature: expected {dtype}, got strings."
         )
-    raw_dtype = c[1].dtype if c[0] == "dense" else c[2].dtype
+    raw_dtype = c[1].dtype if c[0] in ("dense", "nullable") else c[2].dtype
     if raw_dtype != dtype:
         raise _error(
             ValueError, key, column, f"Bad dtype of weight feature: expected {dtype}, got {raw_dtype}."

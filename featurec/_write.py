@@ -22,6 +22,7 @@ from numba import njit, prange
 
 from featurec._embedding import _combine_rows, first_id_past_table
 from featurec._kernels import _upper_bound, ftz
+from featurec._strings import SEG_COUNT, hash_items
 
 # Batches with fewer rows run on one thread. Measured on the issue-4 column set
 # (idle 2-core machine): 2,048 rows 1.3 ms on one thread vs 0.8 ms on two.
@@ -168,8 +169,65 @@ def _write_embedding_rows(
         )  # fmt: skip
 
 
+# Columns of a fused string hash-bucket column's row in `fused`.
+FUSED_SEG_LO, FUSED_SEG_HI, FUSED_PER_ROW, FUSED_BUCKETS, FUSED_TARGET, FUSED_COLUMN = range(6)
+FUSED_COLUMNS = 6
+TARGET_INDICATOR = 0
+TARGET_EMBEDDING = 1
+NO_FUSED = np.zeros((0, FUSED_COLUMNS), np.int64)
+
+
 @njit(cache=True)
-def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta):
+def _hash_fused_rows(lo, hi, seg, fused, ind_ids, ind_ops, emb_ids, emb_ops):
+    """Ids of rows lo:hi of every fused column, into its slot of the ids.
+
+    Returns:
+        -1, or the first fused column whose strings are malformed.
+    """
+    for f in range(fused.shape[0]):
+        k = fused[f, FUSED_PER_ROW]
+        col = fused[f, FUSED_COLUMN]
+        if fused[f, FUSED_TARGET] == TARGET_INDICATOR:
+            ok = hash_items(seg, fused[f, FUSED_SEG_LO], fused[f, FUSED_SEG_HI], lo * k, hi * k,
+                            fused[f, FUSED_BUCKETS], ind_ids, ind_ops[col, 0])
+        else:
+            ok = hash_items(seg, fused[f, FUSED_SEG_LO], fused[f, FUSED_SEG_HI], lo * k, hi * k,
+                            fused[f, FUSED_BUCKETS], emb_ids, emb_ops[col, 0])
+        if not ok:
+            return f
+    return -1
+
+
+@njit(cache=True)
+def _check_fused(n, seg, fused, ind_splits, ind_ids, ind_ops, emb_splits, emb_ids, emb_ops, table_meta):
+    """Checks the fused columns' parameters fit the arrays (a caller bug
+    otherwise): their segments, their ids slots, their tables."""
+    for f in range(fused.shape[0]):
+        s_lo, s_hi, k = fused[f, FUSED_SEG_LO], fused[f, FUSED_SEG_HI], fused[f, FUSED_PER_ROW]
+        col, target = fused[f, FUSED_COLUMN], fused[f, FUSED_TARGET]
+        if s_lo < 0 or s_hi < s_lo or s_hi > seg.shape[0] or k < 0 or fused[f, FUSED_BUCKETS] < 1:
+            raise ValueError("write_outputs: fused column parameters out of range.")
+        items = 0
+        for s in range(s_lo, s_hi):
+            items += seg[s, SEG_COUNT]
+        if items != n * k:
+            raise ValueError("write_outputs: fused column segments do not hold every row.")
+        if target == TARGET_INDICATOR:
+            if col < 0 or col >= ind_ops.shape[0] or ind_ops[col, 0] < 0:
+                raise ValueError("write_outputs: fused indicator column out of range.")
+            if ind_ops[col, 0] + n * k > ind_ids.shape[0] or ind_splits[col, n] != n * k:
+                raise ValueError("write_outputs: fused indicator ids slot out of range.")
+        else:
+            if col < 0 or col >= emb_ops.shape[0] or emb_ops[col, 0] < 0:
+                raise ValueError("write_outputs: fused embedding column out of range.")
+            if emb_ops[col, 0] + n * k > emb_ids.shape[0] or emb_splits[col, n] != n * k:
+                raise ValueError("write_outputs: fused embedding ids slot out of range.")
+            if fused[f, FUSED_BUCKETS] > table_meta[emb_ops[col, 1], 1]:
+                raise ValueError("write_outputs: fused embedding buckets exceed its table.")
+
+
+@njit(cache=True)
+def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta, emb_fused):
     """(column, index into its ids) of the first id past its table, or
     (-1, -1); and the most ids any row of any column has.
 
@@ -196,6 +254,8 @@ def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta
                 raise ValueError("write_outputs: embedding row splits decrease.")
             if m > max_len:
                 max_len = m
+        if emb_fused[e]:
+            continue  # ids hashed in the pass itself, below num_buckets by construction
         bad = first_id_past_table(
             emb_ids[off : off + nnz], emb_w[off : off + nnz], has_w != 0 and combiner != 0, rows
         )
@@ -207,9 +267,9 @@ def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta
 @njit(cache=True, parallel=True)
 def write_outputs(
     out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops,
-    emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
+    emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, seg, fused,
 ):  # fmt: skip
-    """Writes every output column of a batch.
+    """Hashes the fused string columns and writes every output column of a batch.
 
     Args:
         out: float32 `[n, W]` output; every column listed below is written
@@ -232,26 +292,53 @@ def write_outputs(
             the last of its row splits.
         emb_max_norm: float32 `[E]` clip norms (`<= 0` or NaN: no clipping).
         table_buf, table_meta: every table in one buffer (`TableStorage`).
+        seg: int64 `[S, _strings.SEG_COLUMNS]` string segments
+            (`featurec._strings`), read in place.
+        fused: int64 `[F, FUSED_COLUMNS]` string hash-bucket columns hashed
+            in this pass: (first segment, end segment, items per row,
+            num_buckets, TARGET_INDICATOR/TARGET_EMBEDDING, index into
+            ind_ops/emb_ops). Their ids slot (row splits strided by items
+            per row) is filled chunk by chunk before the chunk is written;
+            empty strings and nulls get -1 (no id).
 
     Returns:
-        (-1, -1) on success; otherwise (embedding column, index into its
-        ids) of the first id past its table, and `out` is left unwritten.
+        (-1, -1) on success; (embedding column, index into its ids) of the
+        first id past its table; or (-2, fused column) whose string
+        buffers are malformed. `out` is then not fully written.
     """
-    bad_e, bad_j, max_len = _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta)
+    n = out.shape[0]
+    emb_fused = np.zeros(emb_ops.shape[0], np.bool_)
+    for f in range(fused.shape[0]):
+        if fused[f, FUSED_TARGET] == TARGET_EMBEDDING and 0 <= fused[f, FUSED_COLUMN] < emb_ops.shape[0]:
+            emb_fused[fused[f, FUSED_COLUMN]] = True
+    _check_fused(n, seg, fused, ind_splits, ind_ids, ind_ops, emb_splits, emb_ids, emb_ops, table_meta)
+    bad_e, bad_j, max_len = _check_embeddings(
+        emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta, emb_fused
+    )
     if bad_e >= 0:
         return bad_e, bad_j
-    n = out.shape[0]
     if n < PARALLEL_MIN_ROWS:
+        bad_f = _hash_fused_rows(0, n, seg, fused, ind_ids, ind_ops, emb_ids, emb_ops)
+        if bad_f >= 0:
+            return -2, bad_f
         _write_dense_rows(0, n, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
         _write_embedding_rows(0, n, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len)
-    else:
-        chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
-        for c in prange(chunks):
-            lo = c * CHUNK_ROWS
-            hi = min(n, lo + CHUNK_ROWS)
-            _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
-            _write_embedding_rows(
-                lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
-                max_len,
-            )  # fmt: skip
+        return -1, -1
+    chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    failed = np.full(chunks, -1, np.int64)
+    for c in prange(chunks):
+        lo = c * CHUNK_ROWS
+        hi = min(n, lo + CHUNK_ROWS)
+        bad_f = _hash_fused_rows(lo, hi, seg, fused, ind_ids, ind_ops, emb_ids, emb_ops)
+        if bad_f >= 0:
+            failed[c] = bad_f
+            continue
+        _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
+        _write_embedding_rows(
+            lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
+            max_len,
+        )  # fmt: skip
+    for c in range(chunks):
+        if failed[c] >= 0:
+            return -2, failed[c]
     return -1, -1

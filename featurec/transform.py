@@ -1,8 +1,16 @@
 """`featurec.compile` and the `Transform` it returns."""
 
+import sys
+
 import numpy as np
 
 from featurec import _execute, _plan, _spec, _write
+
+
+# References to the spare output array when the caller dropped it: the
+# transform's attribute, the local name in `_spare_output` and getrefcount's
+# argument.
+_SPARE_FREE_REFS = 3
 
 
 def compile(feature_columns):  # noqa: A001 - the public name the design fixes
@@ -41,12 +49,18 @@ class Transform:
     name (e.g. `'C14_embedding'`); for v1 shared embeddings it is the shared
     collection name (e.g. `'a_b_shared_embedding'`) or any of its columns.
 
-    Inputs (values of the `features` dict):
+    Inputs: `features` is a dict, a pandas DataFrame, a pyarrow Table /
+    RecordBatch or a polars DataFrame; its values:
     * numpy arrays (rank 1 = one value per row, rank 2 = several), Python
       lists (dtypes as `tf.convert_to_tensor` picks them: floats -> float32,
-      ints -> int32), pandas Series, eager `tf.Tensor`s.
+      ints -> int32), pandas Series, eager `tf.Tensor`s, pyarrow Arrays /
+      ChunkedArrays, polars Series.
     * strings as `object` (str or bytes), `S` or `U` arrays; str is UTF-8
-      encoded. `S` arrays are read in place (fastest).
+      encoded. `S` arrays and Arrow-backed strings (pandas `str` /
+      `string[pyarrow]` / ArrowDtype, pyarrow, polars) are read in place.
+    * nulls: `''` for strings (no id), NaN for numbers, -1 (no id) for
+      integer categorical features, as TF treats those values in a dense
+      input.
     * multivalent categorical values as padded 2-D arrays: `''` / `-1` are
       dropped, as input_layer drops them. Lists of lists with rows of
       different lengths mean the same padded array (so `''` / `-1` inside
@@ -65,6 +79,7 @@ class Transform:
         self._table_storage = _write.TableStorage([(r, d) for r, d, _ in plan.tables.values()])
         self._table_index = {name: i for i, name in enumerate(plan.tables)}
         self._aliases = {}
+        self._spare = None  # see _spare_output
         for table, (_, _, names) in plan.tables.items():
             for name in names:
                 self._aliases[name] = table
@@ -151,13 +166,18 @@ class Transform:
 
         Args:
             features: dict feature key -> numpy array, list, pandas Series,
-                tf.Tensor, tf.SparseTensor or tf.RaggedTensor.
+                tf.Tensor, tf.SparseTensor, tf.RaggedTensor, pyarrow array
+                or polars Series; or a pandas DataFrame, pyarrow Table /
+                RecordBatch, polars DataFrame.
             out: optional float32 C-contiguous `[batch, output_width]` array
-                to write into (reusing one buffer avoids page-faulting a
-                fresh multi-megabyte allocation on every call).
+                to write into.
 
         Returns:
-            float32 ndarray `[batch, output_width]`.
+            float32 ndarray `[batch, output_width]`. Without `out`, the
+            array returned by the previous call is written again when no
+            reference to it (or to a view of it) is left, so repeated calls
+            do not page-fault fresh memory; a result you keep is never
+            overwritten.
 
         Raises:
             ValueError / TypeError: a missing or malformed feature, naming the
@@ -168,7 +188,7 @@ class Transform:
             batch.raw(key, name)
         shape = (batch.n, self._plan.output_width)
         if out is None:
-            out = np.empty(shape, np.float32)
+            out = self._spare_output(shape)
         elif (
             not isinstance(out, np.ndarray)
             or out.shape != shape
@@ -179,6 +199,24 @@ class Transform:
             raise ValueError(f"out must be a writable C-contiguous float32 array of shape {shape}.")
         batch.write(out)
         return out
+
+    def _spare_output(self, shape):
+        """The array returned by an earlier call if nothing references it
+        any more, else a new one.
+
+        A fresh multi-megabyte array page-faults on every write (glibc maps
+        large blocks anew, or returns them to the system once freed); the
+        returned array is reused only when no Python reference to it or to a
+        view of it remains, so a result the caller keeps is never
+        overwritten. Thread-safe under the GIL: a second thread holding the
+        array raises its reference count.
+        """
+        spare = self._spare
+        if spare is not None and spare.shape == shape and sys.getrefcount(spare) <= _SPARE_FREE_REFS:
+            return spare
+        spare = np.empty(shape, np.float32)
+        self._spare = spare
+        return spare
 
     def to_tf(self, features, embedding_tables=None):
         """The same transform in plain TF ops, for graphs that must not call Python.

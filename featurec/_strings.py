@@ -1,0 +1,330 @@
+"""String columns read in place: numpy `S`, packed Python strings, Arrow buffers.
+
+A string feature becomes a `StrSource`: one or more *segments*, each a run of
+items whose bytes live in one buffer, described by an int64 row of raw
+addresses and sizes (`SEG_*` columns). The kernels read the bytes, offsets and
+validity bits where they are (a pandas/pyarrow/polars column's own Arrow
+buffers, a numpy `S` array's memory), so no string is copied or re-encoded and
+a chunked Arrow column needs no concatenation. The `StrSource` keeps every
+buffer it points at alive.
+
+Addresses are turned back into arrays inside numba (`_carray_u8` & co.); every
+bound the kernels read is checked against the sizes recorded here, so a
+malformed buffer is an error, never a read outside memory.
+
+Nulls (Arrow validity bits) are missing values: categorical columns treat them
+as TF treats the ignore value `''` of a dense string input, i.e. the row has
+no id there.
+"""
+
+import numpy as np
+from numba import carray, njit, types
+from numba.extending import intrinsic
+
+from featurec._hash import fingerprint64
+
+# Segment layouts.
+FIXED = 0  # numpy `S<width>`: item i is the width-byte slot i, trailing NULs dropped.
+OFFSETS32 = 1  # Arrow string/binary: int32 offsets.
+OFFSETS64 = 2  # Arrow large_string/large_binary: int64 offsets.
+STARTS_ENDS = 3  # packed strings: int64 starts and ends arrays.
+
+# Columns of a segment row.
+SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH = range(9)
+SEG_COLUMNS = 9
+
+
+def _pointer_intrinsic(numba_type):
+    @intrinsic
+    def at(typingctx, addr):
+        sig = types.CPointer(numba_type)(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.CPointer(numba_type)))
+
+        return sig, codegen
+
+    return at
+
+
+_u8_at = _pointer_intrinsic(types.uint8)
+_i32_at = _pointer_intrinsic(types.int32)
+_i64_at = _pointer_intrinsic(types.int64)
+
+
+@njit(cache=True, inline="always")
+def _carray_u8(addr, n):
+    return carray(_u8_at(addr), n)
+
+
+@njit(cache=True, inline="always")
+def _carray_i32(addr, n):
+    return carray(_i32_at(addr), n)
+
+
+@njit(cache=True, inline="always")
+def _carray_i64(addr, n):
+    return carray(_i64_at(addr), n)
+
+
+class StrSource:
+    """A string feature's items, in place.
+
+    Attributes:
+        n: rows.
+        per_row: items per row (a dense `[n, k]` input has k; 1-D has 1).
+        rows: the segments, each a tuple of SEG_COLUMNS ints; items in
+            row-major order.
+
+    Every source is a dense input: its `''` and nulls are TF's ignore value.
+    """
+
+    def __init__(self, n, per_row, rows, keep, catvalues=None):
+        self.n = n
+        self.per_row = per_row
+        self.rows = rows
+        self._keep = keep  # the buffers the addresses point into
+        self._catvalues = catvalues
+
+    @property
+    def segments(self):
+        """int64 `[S, SEG_COLUMNS]`: the rows as the kernels take them."""
+        return np.array(self.rows, np.int64).reshape(-1, SEG_COLUMNS)
+
+    def catvalues_parts(self):
+        """(buf, starts, ends) of every item, nulls as empty strings.
+
+        Zero-copy for the bytes of a single segment; several segments (a
+        chunked Arrow column) are concatenated here.
+        """
+        if self._catvalues is not None:
+            return self._catvalues
+        bufs, starts, ends = [], [], []
+        base = 0
+        for row, arrays in zip(self.rows, self._keep):
+            data = _as_array(arrays[0], np.uint8)
+            first, count = int(row[SEG_FIRST]), int(row[SEG_COUNT])
+            offset_type = np.int32 if row[SEG_LAYOUT] == OFFSETS32 else np.int64
+            offsets = _as_array(arrays[1], offset_type)[first : first + count + 1].astype(np.int64)
+            st, en = offsets[:-1], offsets[1:]
+            if row[SEG_VALID]:
+                valid = _valid_bits(_as_array(arrays[2], np.uint8), first, count)
+                en = np.where(valid, en, st)
+            _check_bounds(st, en, data.shape[0])
+            if st.size:
+                # A slice of a larger array: copy only the bytes it covers.
+                lo, hi = int(st.min()), int(en.max())
+                data = data[lo:hi]
+                st, en = st - lo, en - lo
+            st, en = st + base, en + base
+            bufs.append(data)
+            starts.append(st)
+            ends.append(en)
+            base += data.shape[0]
+        buf = bufs[0] if len(bufs) == 1 else np.concatenate(bufs) if bufs else np.zeros(0, np.uint8)
+        none = np.zeros(0, np.int64)
+        self._catvalues = (
+            buf,
+            np.concatenate(starts) if starts else none,
+            np.concatenate(ends) if ends else none,
+        )
+        return self._catvalues
+
+
+def _as_array(buffer, dtype):
+    """A numpy view of a kept buffer (numpy array, pyarrow Buffer or None)."""
+    if isinstance(buffer, np.ndarray):
+        return buffer
+    if buffer is None or buffer.size == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(buffer, dtype)
+
+
+def _valid_bits(bitmap, first, count):
+    bits = np.unpackbits(bitmap, bitorder="little")
+    return bits[first : first + count].astype(bool)
+
+
+def _check_bounds(starts, ends, size):
+    if starts.size and (starts.min() < 0 or (ends < starts).any() or ends.max() > size):
+        raise ValueError("string offsets fall outside their data buffer.")
+
+
+def _address(arr):
+    return arr.__array_interface__["data"][0] if arr.size else 0
+
+
+def from_fixed(arr):
+    """StrSource of a C-contiguous numpy `S` array (rank 1 or 2, width >= 1)."""
+    n = arr.shape[0]
+    k = arr.shape[1] if arr.ndim == 2 else 1
+    w = arr.dtype.itemsize
+    # SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH
+    row = (_address(arr), arr.size * w, FIXED, 0, 0, 0, n * k, 0, w)
+    return StrSource(n, k, [row], [arr])
+
+
+def from_packed(buf, starts, ends, n, per_row):
+    """StrSource of packed strings (`_inputs.strings` output)."""
+    row = (_address(buf), buf.shape[0], STARTS_ENDS, _address(starts), _address(ends), 0, starts.shape[0], 0, 0)
+    return StrSource(n, per_row, [row], [buf, starts, ends], catvalues=(buf, starts, ends))
+
+
+_ARROW_STRING_TYPES = {"string": False, "binary": False, "large_string": True, "large_binary": True}
+
+
+def arrow_string_type(type_name):
+    """None if the pyarrow type (by name) is not string/binary; else whether
+    its offsets are int64."""
+    return _ARROW_STRING_TYPES.get(type_name)
+
+
+def from_arrow(chunks, n, large):
+    """StrSource of pyarrow string/binary arrays (the chunks of one column).
+
+    Args:
+        chunks: the column's arrays, all of one type.
+        n: rows.
+        large: whether that type has int64 offsets (large_string/binary).
+
+    Raises:
+        ValueError: a chunk whose buffers are shorter than its offsets claim.
+    """
+    rows, keep = [], []
+    width = 8 if large else 4
+    layout = OFFSETS64 if large else OFFSETS32
+    for chunk in chunks:
+        count = len(chunk)
+        if count == 0:
+            continue
+        validity, offsets_buf, data_buf = chunk.buffers()[:3]
+        first = chunk.offset
+        if offsets_buf is None or offsets_buf.size < (first + count + 1) * width:
+            raise ValueError("Arrow string array with a short offsets buffer.")
+        data_len = data_buf.size if data_buf is not None else 0
+        data_addr = data_buf.address if data_len else 0
+        valid_addr = 0
+        if validity is not None and chunk.null_count:
+            if validity.size * 8 < first + count:
+                raise ValueError("Arrow string array with a short validity bitmap.")
+            valid_addr = validity.address
+        else:
+            validity = None
+        # The pyarrow buffers themselves are kept: they own the memory.
+        # SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH
+        rows.append((data_addr, data_len, layout, offsets_buf.address, 0, first, count, valid_addr, 0))
+        keep.append((data_buf, offsets_buf, validity))
+    return StrSource(n, 1, rows, keep)
+
+
+class JoinedStrings:
+    """A dense string tensor as it crosses from a TF graph into numpy: every
+    item's bytes joined into one buffer plus int64 offsets (see
+    `featurec._input_layer._flatten_features`).
+
+    Args:
+        joined: the bytes of every item, in row-major order.
+        offsets: int64 `[items + 1]`.
+        shape: the tensor's shape, rank 1 or 2.
+    """
+
+    def __init__(self, joined, offsets, shape):
+        self.buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
+        self.offsets = np.ascontiguousarray(offsets, np.int64)
+        self.shape = tuple(int(d) for d in shape)
+
+    def source(self):
+        """The StrSource over the joined buffer.
+
+        Raises:
+            ValueError: offsets that do not describe `shape` items.
+        """
+        n = self.shape[0] if self.shape else 0
+        per_row = self.shape[1] if len(self.shape) == 2 else 1
+        count = n * per_row
+        if len(self.shape) not in (1, 2) or self.offsets.shape[0] != count + 1:
+            raise ValueError("joined strings: offsets do not match the shape.")
+        if not count:
+            return StrSource(n, per_row, [], [])
+        row = (_address(self.buf), self.buf.shape[0], OFFSETS64, _address(self.offsets), 0, 0, count, 0, 0)
+        return StrSource(n, per_row, [row], [(self.buf, self.offsets, None)])
+
+
+# ---------------------------------------------------------------------------
+# Kernels.
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def item_bounds(seg, s, local, data_len):
+    """(start, end) of item `local` of segment `s` in its data buffer;
+    (-1, -1) for a null; (-2, -2) for bounds outside the buffer."""
+    layout = seg[s, SEG_LAYOUT]
+    if seg[s, SEG_VALID] != 0:
+        bit = seg[s, SEG_FIRST] + local
+        valid = _carray_u8(seg[s, SEG_VALID], (bit >> 3) + 1)
+        if (valid[bit >> 3] >> (bit & 7)) & 1 == 0:
+            return -1, -1
+    if layout == FIXED:
+        w = seg[s, SEG_WIDTH]
+        start = local * w
+        end = start + w
+        if end > data_len:
+            return -2, -2
+        data = _carray_u8(seg[s, SEG_DATA], data_len)
+        while end > start and data[end - 1] == 0:
+            end -= 1
+        return start, end
+    p = seg[s, SEG_FIRST] + local
+    if layout == OFFSETS32:
+        off = _carray_i32(seg[s, SEG_A], p + 2)
+        start = np.int64(off[p])
+        end = np.int64(off[p + 1])
+    elif layout == OFFSETS64:
+        off64 = _carray_i64(seg[s, SEG_A], p + 2)
+        start = off64[p]
+        end = off64[p + 1]
+    else:
+        st = _carray_i64(seg[s, SEG_A], p + 1)
+        en = _carray_i64(seg[s, SEG_B], p + 1)
+        start = st[p]
+        end = en[p]
+    if start < 0 or end < start or end > data_len:
+        return -2, -2
+    return start, end
+
+
+@njit(cache=True)
+def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
+    """`ids[off + i] = Fingerprint64(item i) % num_buckets` for items
+    `item0:item1` of the column made of segments `s_lo:s_hi`; -1 for
+    empty strings and nulls (a dense input's ignore value).
+
+    Returns:
+        False if an item's bounds fall outside its buffer or the segments
+        hold fewer items (nothing outside the buffers is read).
+    """
+    nb = np.uint64(num_buckets)
+    base = 0
+    s = s_lo
+    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
+        base += seg[s, SEG_COUNT]
+        s += 1
+    i = item0
+    while i < item1 and s < s_hi:
+        count = seg[s, SEG_COUNT]
+        stop = min(item1, base + count)
+        data_len = seg[s, SEG_DATA_LEN]
+        data = _carray_u8(seg[s, SEG_DATA], data_len)
+        for j in range(i, stop):
+            start, end = item_bounds(seg, s, j - base, data_len)
+            if start == -2:
+                return False
+            if end <= start:
+                ids[off + j] = -1
+            else:
+                ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        i = stop
+        base += count
+        s += 1
+    return i >= item1
