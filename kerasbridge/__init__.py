@@ -2,12 +2,25 @@
 
 The public API mirrors `tf.estimator`: `Estimator`, `EstimatorSpec`, `ModeKeys`,
 `RunConfig`, the standard hooks, `train_and_evaluate`, exporters, `kb.export`
-and `kb.experimental`; plus `model_to_estimator` for Keras 3 models and
+and `kb.experimental`; the canned estimators (`DNNClassifier`,
+`LinearClassifier`, `DNNLinearCombinedClassifier`, `BaselineClassifier`, ...); plus `model_to_estimator` for Keras 3 models and
 `install()`, which makes `tf.estimator` resolve to this package.
 """
 
 from kerasbridge import experimental
 from kerasbridge import export
+from kerasbridge.canned import BaselineClassifier
+from kerasbridge.canned import BaselineEstimator
+from kerasbridge.canned import BaselineRegressor
+from kerasbridge.canned import DNNClassifier
+from kerasbridge.canned import DNNEstimator
+from kerasbridge.canned import DNNLinearCombinedClassifier
+from kerasbridge.canned import DNNLinearCombinedEstimator
+from kerasbridge.canned import DNNLinearCombinedRegressor
+from kerasbridge.canned import DNNRegressor
+from kerasbridge.canned import LinearClassifier
+from kerasbridge.canned import LinearEstimator
+from kerasbridge.canned import LinearRegressor
 from kerasbridge.estimator import Estimator
 from kerasbridge.estimator_spec import EstimatorSpec
 from kerasbridge.exporter import Exporter
