@@ -318,3 +318,13 @@ def test_bad_weights(gs):
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=r"weights shape must be \[D0, D1, \.\.\. DN\]"):
         _loss(gs, head, DOC_LABELS, DOC_LOGITS, features=dynamic)
+
+
+def test_regression_prediction_keys(gs):
+    head = heads.RegressionHead(inverse_link_fn=tf.math.exp)
+    only = gs.evaluate(lambda: head.predictions(tf.constant([[0.0]]),
+                                                keys=["logits"]))
+    assert only == {"logits": [[0.0]]}
+    with pytest.raises(ValueError, match="Prediction key must be in"):
+        heads.RegressionHead().predictions(tf.constant([[0.0]]),
+                                           keys=["logits"])

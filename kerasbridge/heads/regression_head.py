@@ -121,20 +121,27 @@ class RegressionHead(Head):
             return _losses.regularized(training_loss, regularization_losses)
 
     def predictions(self, logits, keys=None):
-        """`predictions` (and `logits` when there is an `inverse_link_fn`).
-
-        `keys` is accepted for the `Head` interface; the original regression
-        head always returned every key.
-        """
-        del keys  # The original returned all keys.
+        """`predictions` (and `logits` when there is an `inverse_link_fn`),
+        or only those in `keys`."""
+        valid_keys = [PredictionKeys.PREDICTIONS]
+        if self._inverse_link_fn:
+            valid_keys.append(PredictionKeys.LOGITS)
+        if keys:
+            _checks.check_prediction_keys(keys, valid_keys)
+        else:
+            keys = valid_keys
         logits = _checks.logits_with_final_dim(logits, self._logits_dimension)
         with tf.compat.v1.name_scope("predictions", values=(logits,)):
-            if self._inverse_link_fn:
-                return {
-                    PredictionKeys.PREDICTIONS: self._inverse_link_fn(logits),
-                    PredictionKeys.LOGITS: logits,
-                }
-            return {PredictionKeys.PREDICTIONS: logits}
+            predictions = {}
+            if PredictionKeys.PREDICTIONS in keys:
+                predictions[PredictionKeys.PREDICTIONS] = (
+                    self._inverse_link_fn(logits)
+                    if self._inverse_link_fn
+                    else logits
+                )
+            if PredictionKeys.LOGITS in keys:
+                predictions[PredictionKeys.LOGITS] = logits
+            return predictions
 
     def metrics(self, regularization_losses=None):
         """Fresh metrics: average_loss, prediction/mean, label/mean
