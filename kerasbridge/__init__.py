@@ -3,7 +3,8 @@
 The public API mirrors `tf.estimator`: `Estimator`, `EstimatorSpec`, `ModeKeys`,
 `RunConfig`, the standard hooks, `train_and_evaluate`, exporters, `kb.export`
 and `kb.experimental`; the canned estimators (`DNNClassifier`,
-`LinearClassifier`, `DNNLinearCombinedClassifier`, `BaselineClassifier`, ...); plus `model_to_estimator` for Keras 3 models and
+`LinearClassifier`, `DNNLinearCombinedClassifier`, `BaselineClassifier`, ...) and the
+heads they are built on (`BinaryClassHead`, `MultiClassHead`, `RegressionHead`, ...); plus `model_to_estimator` for Keras 3 models and
 `install()`, which makes `tf.estimator` resolve to this package.
 """
 
@@ -27,6 +28,14 @@ from kerasbridge.exporter import Exporter
 from kerasbridge.exporters import BestExporter
 from kerasbridge.exporters import FinalExporter
 from kerasbridge.exporters import LatestExporter
+from kerasbridge.heads import BinaryClassHead
+from kerasbridge.heads import Head
+from kerasbridge.heads import LogisticRegressionHead
+from kerasbridge.heads import MultiClassHead
+from kerasbridge.heads import MultiHead
+from kerasbridge.heads import MultiLabelHead
+from kerasbridge.heads import PoissonRegressionHead
+from kerasbridge.heads import RegressionHead
 from kerasbridge.hooks import CheckpointSaverHook
 from kerasbridge.hooks import CheckpointSaverListener
 from kerasbridge.hooks import FeedFnHook
