@@ -234,3 +234,12 @@ def test_multi_head_split_and_label_errors():
                                                   loss_reduction="sum")])
     with pytest.raises(ValueError, match="loss_reduction must be the same"):
         mixed.loss_reduction
+
+
+@pytest.mark.parametrize("name", [
+    "Head", "BinaryClassHead", "MultiClassHead", "MultiLabelHead",
+    "RegressionHead", "PoissonRegressionHead", "LogisticRegressionHead",
+    "MultiHead"])
+def test_heads_are_exported_from_kerasbridge(name):
+    assert getattr(kb, name) is getattr(heads, name)
+    assert issubclass(getattr(kb, name), kb.Head)
