@@ -328,3 +328,19 @@ def test_regression_prediction_keys(gs):
     with pytest.raises(ValueError, match="Prediction key must be in"):
         heads.RegressionHead().predictions(tf.constant([[0.0]]),
                                            keys=["logits"])
+
+
+def test_original_docstring_example_runs_eagerly():
+    # The original's BinaryClassHead docstring, outside any graph.
+    head = heads.BinaryClassHead()
+    logits = np.array(((45,), (-41,)), dtype=np.float32)
+    labels = np.array(((1,), (1,)), dtype=np.int32)
+    features = {"x": np.array(((42,),), dtype=np.float32)}
+    assert float(head.loss(labels, logits, features=features)) == 20.5
+    updated = head.update_metrics(head.metrics(), features, logits, labels)
+    assert {k: round(float(m.result()), 2) for k, m in updated.items()} == {
+        "accuracy": 0.5, "accuracy_baseline": 1.0, "auc": 0.0,
+        "auc_precision_recall": 1.0, "average_loss": 20.5,
+        "label/mean": 1.0, "precision": 1.0, "prediction/mean": 0.5,
+        "recall": 0.5}
+    np.testing.assert_array_equal(head.predictions(logits)["logits"], logits)
