@@ -94,3 +94,33 @@ def test_exported_classification_signature_answers_examples(
         lambda: tf.compat.v1.data.Dataset.from_tensor_slices(
             _features(rows, np.ones(4, np.float32))).batch(4))]
     np.testing.assert_allclose(out["scores"].numpy(), expected, rtol=1e-5)
+
+
+def test_multi_head_trains_evaluates_and_predicts(tmp_path):
+    head = heads.MultiHead([heads.BinaryClassHead(name="a"),
+                            heads.RegressionHead(name="r")],
+                           head_weights=[1.0, 0.5])
+    targets = {"a": (X[:, :1] > 0).astype(np.int64), "r": X[:, 1:] * 2.0}
+
+    def input_fn():
+        return tf.compat.v1.data.Dataset.from_tensor_slices(
+            ({"x": X}, targets)).batch(48)
+
+    def multi_model_fn(features, labels, mode):
+        kernel = tf.compat.v1.get_variable("kernel", [2, 2])
+        return head.create_estimator_spec(
+            features=features, mode=mode, labels=labels,
+            logits=tf.matmul(features["x"], kernel),
+            optimizer=tf.compat.v1.train.GradientDescentOptimizer(0.5),
+            trainable_variables=[kernel])
+
+    est = kb.Estimator(multi_model_fn, model_dir=str(tmp_path))
+    est.train(lambda: input_fn().repeat(), steps=40)
+    result = est.evaluate(input_fn)
+    assert {"loss/a", "loss/r", "accuracy/a", "auc/a", "average_loss/r",
+            "label/mean/r", "loss", "global_step"} <= set(result)
+    assert result["loss"] == pytest.approx(
+        result["loss/a"] + 0.5 * result["loss/r"], rel=1e-5)
+    assert result["accuracy/a"] > 0.9 and result["average_loss/r"] < 0.1
+    first = next(est.predict(input_fn))
+    assert ("a", "classes") in first and ("r", "predictions") in first

@@ -114,10 +114,12 @@ class Mean(Metric):
         else:
             values = values * weights
             count = tf.reduce_sum(weights)
-        return tf.group(
-            self.total.assign_add(tf.reduce_sum(values)),
-            self.count.assign_add(count),
-        )
+        update_total = self.total.assign_add(tf.reduce_sum(values))
+        # The count may be a constant (a scalar's size): without this
+        # dependency it would still be added when the input pipeline raises
+        # OutOfRange at the end of an evaluation (as Keras 2 orders it).
+        with tf.control_dependencies([update_total]):
+            return self.count.assign_add(count).op
 
     def result(self):
         return tf.math.divide_no_nan(self.total, self.count)
