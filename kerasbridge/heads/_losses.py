@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from kerasbridge.heads import _checks
+from kerasbridge.heads import _validation
 
 
 def weighted_loss(unweighted_loss, weights, reduction):
@@ -40,7 +40,7 @@ def call_loss_fn(loss_fn, labels, logits, features, expected_loss_dim=1):
         The loss tensor `[D0, ..., DN, expected_loss_dim]`.
     """
     kwargs = {}
-    if "features" in _checks.loss_fn_args(loss_fn):
+    if "features" in _validation.loss_fn_args(loss_fn):
         kwargs["features"] = features
     values = [labels, logits] + list((features or {}).values())
     with tf.compat.v1.name_scope("call_loss_fn", values=values):

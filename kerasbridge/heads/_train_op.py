@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from kerasbridge.heads import _checks
+from kerasbridge.heads import _validation
 from kerasbridge.heads._keys import MetricKeys
 
 
@@ -34,7 +34,7 @@ def create_train_op(
             optimizer of another kind (a Keras 3 optimizer in particular);
             bad `trainable_variables` or `update_ops`.
     """
-    _checks.validate_update_ops(update_ops)
+    _validation.validate_update_ops(update_ops)
     with tf.compat.v1.name_scope(""):  # Reset the head's name scope.
         with tf.compat.v1.name_scope("training"):
             if optimizer is not None:
@@ -65,14 +65,14 @@ def _optimizer_train_op(optimizer, trainable_variables, loss):
             f"Received optimizer of type {type(optimizer)}"
         )
     if isinstance(optimizer, tf.compat.v1.train.Optimizer):
-        _checks.validate_trainable_variables(trainable_variables)
+        _validation.validate_trainable_variables(trainable_variables)
         return optimizer.minimize(
             loss,
             global_step=tf.compat.v1.train.get_global_step(),
             var_list=list(trainable_variables),
         )
     if callable(getattr(optimizer, "get_updates", None)):
-        _checks.validate_trainable_variables(trainable_variables)
+        _validation.validate_trainable_variables(trainable_variables)
         return optimizer.get_updates(loss, list(trainable_variables))[0]
     raise ValueError(
         "The given optimizer is not a tf.compat.v1.train.Optimizer instance "

@@ -8,6 +8,7 @@ from kerasbridge.heads import _checks
 from kerasbridge.heads import _classes
 from kerasbridge.heads import _losses
 from kerasbridge.heads import _metrics
+from kerasbridge.heads import _validation
 from kerasbridge.heads._keys import CLASSIFY_SERVING_KEY
 from kerasbridge.heads._keys import DEFAULT_SERVING_KEY
 from kerasbridge.heads._keys import PREDICT_SERVING_KEY
@@ -59,14 +60,14 @@ class BinaryClassHead(Head):
         loss_fn=None,
         name=None,
     ):
-        _checks.validate_label_vocabulary(label_vocabulary)
+        _validation.validate_label_vocabulary(label_vocabulary)
         thresholds = tuple(thresholds) if thresholds else tuple()
         for threshold in thresholds:
             if threshold <= 0.0 or threshold >= 1.0:
                 raise ValueError(f"thresholds not in (0, 1): {(thresholds,)}.")
-        _checks.validate_loss_reduction(loss_reduction)
+        _validation.validate_loss_reduction(loss_reduction)
         if loss_fn:
-            _checks.validate_loss_fn_args(loss_fn)
+            _validation.validate_loss_fn_args(loss_fn)
         self._weight_column = weight_column
         self._thresholds = thresholds
         self._label_vocabulary = label_vocabulary
@@ -144,7 +145,7 @@ class BinaryClassHead(Head):
         """`logits`, `logistic`, `probabilities`, `class_ids`, `classes`,
         `all_class_ids`, `all_classes` (or only those in `keys`)."""
         if keys:
-            _checks.check_prediction_keys(keys, _VALID_KEYS)
+            _validation.check_prediction_keys(keys, _VALID_KEYS)
         else:
             keys = _VALID_KEYS
         logits = _checks.logits_with_final_dim(logits, 1)

@@ -7,6 +7,7 @@ from kerasbridge.heads import _checks
 from kerasbridge.heads import _classes
 from kerasbridge.heads import _losses
 from kerasbridge.heads import _metrics
+from kerasbridge.heads import _validation
 from kerasbridge.heads._keys import CLASSIFY_SERVING_KEY
 from kerasbridge.heads._keys import DEFAULT_SERVING_KEY
 from kerasbridge.heads._keys import PREDICT_SERVING_KEY
@@ -56,17 +57,17 @@ class MultiClassHead(Head):
     ):
         if n_classes is None:
             raise ValueError("n_classes cannot be None")
-        _checks.validate_label_vocabulary(label_vocabulary)
+        _validation.validate_label_vocabulary(label_vocabulary)
         if label_vocabulary is not None and len(label_vocabulary) != n_classes:
             raise ValueError(
                 '"label_vocabulary" does not have "n_classes" items. '
                 f"len(label_vocabulary)={len(label_vocabulary)}, "
                 f"n_classes={n_classes}, label_vocabulary={label_vocabulary}"
             )
-        _checks.validate_loss_reduction(loss_reduction)
+        _validation.validate_loss_reduction(loss_reduction)
         if loss_fn:
-            _checks.validate_loss_fn_args(loss_fn)
-        self._n_classes = _checks.validate_n_classes(n_classes)
+            _validation.validate_loss_fn_args(loss_fn)
+        self._n_classes = _validation.validate_n_classes(n_classes)
         self._weight_column = weight_column
         self._label_vocabulary = label_vocabulary
         self._loss_reduction = loss_reduction
@@ -145,7 +146,7 @@ class MultiClassHead(Head):
         """`logits`, `probabilities`, `class_ids`, `classes`,
         `all_class_ids`, `all_classes` (or only those in `keys`)."""
         if keys:
-            _checks.check_prediction_keys(keys, _VALID_KEYS)
+            _validation.check_prediction_keys(keys, _VALID_KEYS)
         else:
             keys = _VALID_KEYS
         logits = _checks.logits_with_final_dim(logits, self._n_classes)

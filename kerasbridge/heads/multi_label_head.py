@@ -7,6 +7,7 @@ from kerasbridge.heads import _checks
 from kerasbridge.heads import _classes
 from kerasbridge.heads import _losses
 from kerasbridge.heads import _metrics
+from kerasbridge.heads import _validation
 from kerasbridge.heads._keys import CLASSIFY_SERVING_KEY
 from kerasbridge.heads._keys import DEFAULT_SERVING_KEY
 from kerasbridge.heads._keys import PREDICT_SERVING_KEY
@@ -82,8 +83,8 @@ class MultiLabelHead(Head):
                     f"({n_classes}). Given: {len(label_vocabulary)}"
                 )
         if loss_fn:
-            _checks.validate_loss_fn_args(loss_fn)
-        _checks.validate_loss_reduction(loss_reduction)
+            _validation.validate_loss_fn_args(loss_fn)
+        _validation.validate_loss_reduction(loss_reduction)
         self._n_classes = n_classes
         self._weight_column = weight_column
         self._thresholds = thresholds
@@ -194,7 +195,7 @@ class MultiLabelHead(Head):
     def predictions(self, logits, keys=None):
         """`logits`, `probabilities`, `classes` (all class names per row)."""
         if keys:
-            _checks.check_prediction_keys(keys, _VALID_KEYS)
+            _validation.check_prediction_keys(keys, _VALID_KEYS)
         else:
             keys = _VALID_KEYS
         logits = _checks.logits_with_final_dim(logits, self._n_classes)

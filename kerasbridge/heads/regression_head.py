@@ -7,6 +7,7 @@ from kerasbridge.export import RegressionOutput
 from kerasbridge.heads import _checks
 from kerasbridge.heads import _losses
 from kerasbridge.heads import _metrics
+from kerasbridge.heads import _validation
 from kerasbridge.heads._keys import DEFAULT_SERVING_KEY
 from kerasbridge.heads._keys import PREDICT_SERVING_KEY
 from kerasbridge.heads._keys import REGRESS_SERVING_KEY
@@ -47,9 +48,9 @@ class RegressionHead(Head):
     ):
         if label_dimension < 1:
             raise ValueError(f"Invalid label_dimension {label_dimension}.")
-        _checks.validate_loss_reduction(loss_reduction)
+        _validation.validate_loss_reduction(loss_reduction)
         if loss_fn:
-            _checks.validate_loss_fn_args(loss_fn)
+            _validation.validate_loss_fn_args(loss_fn)
         self._logits_dimension = label_dimension
         self._weight_column = weight_column
         self._loss_reduction = loss_reduction
@@ -127,7 +128,7 @@ class RegressionHead(Head):
         if self._inverse_link_fn:
             valid_keys.append(PredictionKeys.LOGITS)
         if keys:
-            _checks.check_prediction_keys(keys, valid_keys)
+            _validation.check_prediction_keys(keys, valid_keys)
         else:
             keys = valid_keys
         logits = _checks.logits_with_final_dim(logits, self._logits_dimension)
