@@ -78,7 +78,8 @@ def test_training_continues_with_the_checkpoint_variables(restored):
 
 @pytest.mark.parametrize("name", sorted(n for n in MODELS if EXPECTED[n].get("after_5_more_steps")))
 def test_five_more_steps_reach_the_originals_weights(name, tmp_path):
-    """Our optimizers (Adagrad, Ftrl, both in wide & deep) continue exactly as the
+    """Our optimizers (Adagrad, Ftrl, Adam, RMSprop, SGD with momentum; dense and
+    sparse gradients; both optimizers of wide & deep; batch norm) continue as the
     original's Keras 2 optimizers did: same weights and slots after 5 more steps."""
     model_dir = str(tmp_path / "model")
     shutil.copytree(os.path.join(FIXTURES, name), model_dir)

@@ -16,6 +16,7 @@ tf_keras optimizer of those classes is converted from its config; a
 """
 
 import math
+import re
 
 import tensorflow as tf
 
@@ -34,6 +35,9 @@ _DEFAULTS = {
 }
 # Keras class name -> canonical name.
 _CLASS_NAMES = {"Adagrad": "Adagrad", "Adam": "Adam", "Ftrl": "Ftrl", "RMSprop": "RMSProp",
+                "SGD": "SGD"}
+# The legacy optimizers' default names (their variable scope): RMSprop's differs.
+_SCOPE_NAMES = {"Adagrad": "Adagrad", "Adam": "Adam", "Ftrl": "Ftrl", "RMSProp": "RMSprop",
                 "SGD": "SGD"}
 # Hyperparameters the legacy optimizers kept as variables (so checkpoints hold them).
 _HYPER_VARIABLES = {
@@ -107,7 +111,7 @@ class GraphOptimizer:
                     f"Variable {var} has `None` for gradient. Please make sure that all of "
                     "your ops have a gradient defined (i.e. are differentiable)."
                 )
-        scope = self.scope or _unique_scope(f"training/{self.name}")
+        scope = self.scope or _unique_scope(f"training/{_SCOPE_NAMES[self.name]}")
         self._scope = scope
         root = tf.compat.v1.VariableScope(reuse=False, name="")
         with tf.compat.v1.variable_scope(root, auxiliary_name_scope=False), \
@@ -221,14 +225,9 @@ class GraphOptimizer:
         m, v = self._slot(var, name, "m"), self._slot(var, name, "v")
         b1, b2 = h["beta_1"], h["beta_2"]
         lr = h["learning_rate"] * tf.sqrt(1 - tf.pow(b2, step)) / (1 - tf.pow(b1, step))
-        m_t = m.assign(m * b1)
-        with tf.control_dependencies([m_t]):
-            m_t = m.scatter_add(tf.IndexedSlices(grad * (1 - b1), indices))
-        v_t = v.assign(v * b2)
-        with tf.control_dependencies([v_t]):
-            v_t = v.scatter_add(tf.IndexedSlices(grad * grad * (1 - b2), indices))
-        update = var.assign_sub(lr * m_t / (tf.sqrt(v_t) + self._eps()))
-        return tf.group(update, m_t, v_t)
+        m_t = _decay_then_scatter_add(m, b1, indices, grad * (1 - b1))
+        v_t = _decay_then_scatter_add(v, b2, indices, grad * grad * (1 - b2))
+        return var.assign_sub(lr * m_t / (tf.sqrt(v_t) + self._eps()), read_value=False)
 
     def _rmsprop(self, var, name, grad, indices, h):
         rms = self._slot(var, name, "rms")
@@ -248,13 +247,25 @@ class GraphOptimizer:
                   (True, True): tf.raw_ops.ResourceSparseApplyCenteredRMSProp}
             return op[(indices is not None, bool(centered))](**args)
         if indices is None:
-            rms_t = rms.assign(rho * rms + (1 - rho) * tf.square(grad))
-            return var.assign_sub(lr * grad / (tf.sqrt(rms_t) + eps)).op
-        rms_t = rms.assign(rms * rho)
-        with tf.control_dependencies([rms_t]):
-            rms_t = rms.scatter_add(tf.IndexedSlices(grad * grad * (1 - rho), indices))
+            update = rms.assign(rho * rms + (1 - rho) * tf.square(grad), read_value=False)
+            with tf.control_dependencies([update]):
+                denom = tf.sqrt(rms.read_value()) + eps
+            return var.assign_sub(lr * grad / denom, read_value=False)
+        rms_t = _decay_then_scatter_add(rms, rho, indices, grad * grad * (1 - rho))
         denom = tf.sqrt(tf.gather(rms_t, indices)) + eps
-        return var.scatter_add(tf.IndexedSlices(-lr * grad / denom, indices)).op
+        return tf.raw_ops.ResourceScatterAdd(
+            resource=var.handle, indices=indices, updates=-lr * grad / denom)
+
+
+def _decay_then_scatter_add(slot, decay, indices, values):
+    """`slot = slot * decay`, then `slot[indices] += values`; returns the new value
+    as a tensor read after both writes (an unread variable would not order the read)."""
+    scaled = slot.assign(slot * decay, read_value=False)
+    with tf.control_dependencies([scaled]):
+        added = tf.raw_ops.ResourceScatterAdd(
+            resource=slot.handle, indices=indices, updates=values)
+    with tf.control_dependencies([added]):
+        return slot.read_value()
 
 
 def _variable(name, value, shape, dtype=tf.float32):
@@ -343,10 +354,11 @@ def _from_keras(opt):
     if "lr" in config and "learning_rate" not in config:
         hyper["learning_rate"] = config["lr"]
     hyper["learning_rate"] = float(hyper["learning_rate"])
-    # Honour a custom name (checkpoint scope); Keras' default names map to ours.
-    custom = config.get("name")
+    # Honour a custom name (checkpoint scope); Keras 3's default names ('adam',
+    # 'rm_sprop_1', ...) map to the legacy defaults.
+    custom = config.get("name") or ""
     scope = None
-    if custom and custom.lower().replace("_", "") not in (cls.lower(), name.lower()):
+    if re.sub(r"_\d+$", "", custom).replace("_", "").lower() != cls.lower():
         scope = f"training/{custom}"
     return GraphOptimizer(name, scope=scope, **hyper)
 
