@@ -59,11 +59,13 @@ def check_optimizer(opt):
     Returns:
         `opt`, or the `GraphOptimizer` made from a Keras optimizer instance.
     """
-    if isinstance(opt, str):
-        _optimizers.get_optimizer(opt)
-    elif hasattr(opt, "get_config") and not isinstance(opt, tf.compat.v1.train.Optimizer):
-        return _optimizers.get_optimizer(opt)
-    return opt
+    if isinstance(opt, str) or (callable(opt) and not hasattr(opt, "get_config")):
+        if isinstance(opt, str):
+            _optimizers.get_optimizer(opt)
+        return opt  # a callable is called when the graph is built, as the original did
+    if opt is None:
+        return opt
+    return _optimizers.get_optimizer(opt)
 
 
 def check_features(features):

@@ -19,6 +19,7 @@ import math
 import re
 
 import tensorflow as tf
+from tensorflow.python.eager import context as _context
 
 # Canonical name -> hyperparameter defaults (the Keras legacy optimizer's).
 _DEFAULTS = {
@@ -320,10 +321,12 @@ def get_optimizer(opt, learning_rate=None):
     if isinstance(opt, (GraphOptimizer, tf.compat.v1.train.Optimizer)):
         return opt
     if callable(opt) and not hasattr(opt, "get_config"):
-        return get_optimizer(opt(), learning_rate)
+        # Called eagerly: a Keras optimizer made inside the graph could not be read.
+        with _context.eager_mode():
+            return get_optimizer(opt(), learning_rate)
     if hasattr(opt, "get_config") and type(opt).__name__ in _CLASS_NAMES:
         # A Keras optimizer's config reads its variables: only eagerly.
-        with tf.init_scope():
+        with _context.eager_mode():
             return _from_keras(opt)
     raise ValueError(
         "The given object is not an Optimizer instance. Given: {}. Pass a name "
