@@ -178,27 +178,35 @@ def main():
     _original.add_option(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer steps and batches")
+    parser.add_argument("--only", choices=["dnn_train", "wide_deep_input", "wide_deep_train"],
+                        help="run one workload")
     args = parser.parse_args()
     steps = 500 if args.quick else 2000
     sides = _original.start(__file__, args.original_python)
     try:
         print("\n".join(_original.describe(sides)), flush=True)
-        res = _original.interleave(sides, "dnn_train", args.rounds, steps=steps)
-        _report(f"DNNClassifier train({steps}) [10,10] iris", res, "steps_per_sec", "steps/s")
+        run = lambda name: args.only in (None, name)  # noqa: E731
+        if run("dnn_train"):
+            res = _original.interleave(sides, "dnn_train", args.rounds, steps=steps)
+            _report(f"DNNClassifier train({steps}) [10,10] iris", res, "steps_per_sec",
+                    "steps/s")
         batches = 20 if args.quick else 60
-        res = _original.interleave(sides, "wide_deep_input", args.rounds, batch=1024,
-                                   batches=batches)
-        _report("wide&deep input stage, batch 1024 (TF ops)", res, "rows_per_sec", "rows/s")
-        kernels = _original.interleave({_original.OURS: sides[_original.OURS]},
-                                       "wide_deep_input", args.rounds, batch=1024,
-                                       batches=batches, mode="kernels")
-        _report("  ours with use_kernels=True (numpy_function)", kernels, "rows_per_sec",
-                "rows/s")
+        if run("wide_deep_input"):
+            res = _original.interleave(sides, "wide_deep_input", args.rounds, batch=1024,
+                                       batches=batches)
+            _report("wide&deep input stage, batch 1024 (TF ops)", res, "rows_per_sec",
+                    "rows/s")
+            kernels = _original.interleave({_original.OURS: sides[_original.OURS]},
+                                           "wide_deep_input", args.rounds, batch=1024,
+                                           batches=batches, mode="kernels")
+            _report("  ours with use_kernels=True (numpy_function)", kernels, "rows_per_sec",
+                    "rows/s")
         wd_steps = 150 if args.quick else 500
-        res = _original.interleave(sides, "wide_deep_train", args.rounds, steps=wd_steps,
-                                   batch=256)
-        _report(f"DNNLinearCombined train({wd_steps}), batch 256", res, "rows_per_sec",
-                "rows/s")
+        if run("wide_deep_train"):
+            res = _original.interleave(sides, "wide_deep_train", args.rounds, steps=wd_steps,
+                                       batch=256)
+            _report(f"DNNLinearCombined train({wd_steps}), batch 256", res, "rows_per_sec",
+                    "rows/s")
         print("load average after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     finally:
         _original.stop(sides)

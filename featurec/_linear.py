@@ -16,7 +16,7 @@ import re
 
 import tensorflow as tf
 
-from featurec import _lower_tf, _spec
+from featurec import _input_layer, _lower_tf, _spec
 
 _COMBINERS = ("mean", "sqrtn", "sum")
 _INVALID_SCOPE_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -83,10 +83,25 @@ def linear_model(
         if cols_to_vars is not None:
             cols_to_vars["bias"] = [bias]
         lowering = _lower_tf.Lowering(features, tables)
-        sums = []
+        sums, group, batch = [], [], None
         for spec, var in zip(specs, weights):
             with tf.name_scope(_INVALID_SCOPE_CHARS.sub("_", spec.name)):
-                sums.append(_weighted_sum(lowering, spec, var, sparse_combiner, units))
+                if _is_categorical(spec) and not isinstance(spec, _spec.WeightedSpec):
+                    ids, _ = lowering.ids(spec)
+                    keep = ids.values >= 0
+                    rows = tf.boolean_mask(ids.indices[:, 0], keep)
+                    group.append((spec, rows, tf.boolean_mask(ids.values, keep), var))
+                    batch = ids.dense_shape[0]
+                else:
+                    sums.append(_weighted_sum(lowering, spec, var, sparse_combiner, units))
+        if group:
+            # All unweighted categorical columns in one gather + segment op, as
+            # input_layer's embeddings (`_input_layer._fused_lookup`): equal to the
+            # per-column safe lookups, in a few ops instead of ~20 per column.
+            fused = _input_layer._fused_lookup(
+                [g[:3] for g in group], sparse_combiner, units,
+                {g[0].name: g[3] for g in group}, batch)
+            sums += [fused[g[0].name] for g in group]
         return tf.nn.bias_add(tf.add_n(sums), bias, name="weighted_sum")
 
 
