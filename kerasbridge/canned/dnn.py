@@ -124,7 +124,8 @@ class DNNEstimator(Estimator):
         model_dir, config, warm_start_from: as `kb.Estimator`.
         optimizer: 'Adagrad' (default, learning rate 0.001), 'Adam', 'Ftrl',
             'RMSProp', 'SGD', an optimizer instance or a callable returning one.
-        activation_fn: applied to each hidden layer (default `tf.nn.relu`).
+        activation_fn: applied to each hidden layer (default `tf.nn.relu`; None:
+            no activation, as the original's v2 layers did despite its docstring).
         dropout: probability of dropping a coordinate in training, or None.
         batch_norm: batch normalization after each hidden layer.
 
@@ -144,7 +145,7 @@ class DNNEstimator(Estimator):
 
         def _model_fn(features, labels, mode, config):
             return _dnn_model_fn(features, labels, mode, head, hidden_units, columns,
-                                 optimizer, activation_fn or tf.nn.relu, dropout, batch_norm)
+                                 optimizer, activation_fn, dropout, batch_norm)
 
         super().__init__(model_fn=_model_fn, model_dir=model_dir, config=config,
                          warm_start_from=warm_start_from)

@@ -109,7 +109,7 @@ class DNNLinearCombinedEstimator(Estimator):
         def _model_fn(features, labels, mode, config):
             return _combined_model_fn(
                 features, labels, mode, head, linear, linear_optimizer, dnn, dnn_optimizer,
-                hidden, dnn_activation_fn or tf.nn.relu, dnn_dropout, batch_norm,
+                hidden, dnn_activation_fn, dnn_dropout, batch_norm,
                 linear_sparse_combiner)
 
         super().__init__(model_fn=_model_fn, model_dir=model_dir, config=config,
