@@ -202,3 +202,30 @@ def test_saved_model_cli_classification_signature_answers_tf_examples(train_once
     scores = proc.stdout.split("Result for output key scores:")[1]
     values = [float(v) for v in scores.replace("[", " ").replace("]", " ").split()[:4]]
     np.testing.assert_allclose(values, np.ravel(probs), atol=1e-5)
+
+
+def _summary_tags(model_dir):
+    tags = set()
+    for path in tf.io.gfile.glob(os.path.join(model_dir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    return tags
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("dnn_multi", {"loss", "dnn/hiddenlayer_0/fraction_of_zero_values",
+                   "dnn/hiddenlayer_1/activation", "dnn/logits/fraction_of_zero_values"}),
+    ("linear_binary", {"loss", "bias", "fraction_of_zero_weights"}),
+    ("wide_deep_vocab", {"loss", "bias", "fraction_of_zero_weights", "linear/activation",
+                         "linear/fraction_of_zero_values", "dnn/hiddenlayer_0/activation",
+                         "dnn/hiddenlayer_0/fraction_of_zero_values", "dnn/logits/activation",
+                         "dnn/logits/fraction_of_zero_values"}),
+])
+def test_training_writes_the_originals_summaries(train_once, name, expected):
+    """The tags the original wrote (wide & deep: exactly its set, as listed by TF 2.15)."""
+    _, est, _ = train_once(name)
+    tags = _summary_tags(est.model_dir)
+    if name == "wide_deep_vocab":
+        assert tags == expected
+    else:
+        assert expected <= tags

@@ -33,17 +33,18 @@ def dnn_logits(features, mode, units, hidden_units, feature_columns, activation_
             net = featurec.input_layer(features, list(feature_columns))
         update_ops = []
         for i, width in enumerate(hidden_units):
-            with tf.compat.v1.variable_scope(f"hiddenlayer_{i}") as scope:
+            with tf.compat.v1.variable_scope(f"hiddenlayer_{i}"):
                 net = _dense(net, int(width), activation_fn)
                 if dropout is not None and training:
                     net = tf.nn.dropout(net, rate=dropout)
                 if batch_norm:
                     net, ops = _batch_norm(net, f"batchnorm_{i}", training)
                     update_ops += ops
-            _common.layer_summary(net, scope.name)
-        with tf.compat.v1.variable_scope("logits") as scope:
+            # Inside the `dnn` name scope: tags `dnn/hiddenlayer_<i>/...` as the original's.
+            _common.layer_summary(net, f"hiddenlayer_{i}")
+        with tf.compat.v1.variable_scope("logits"):
             logits = _dense(net, units, None)
-        _common.layer_summary(logits, scope.name)
+        _common.layer_summary(logits, "logits")
     trainable = tf.compat.v1.get_collection(
         tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES, scope=dnn_scope.name + "/")
     return logits, trainable, update_ops

@@ -19,12 +19,23 @@ _COMBINERS = ("mean", "sqrtn", "sum")
 
 
 def linear_logits(features, units, feature_columns, sparse_combiner):
-    """Builds `linear/linear_model/...`; returns (logits, trainable variables)."""
+    """Builds `linear/linear_model/...` and the original's `bias` and
+    `fraction_of_zero_weights` summaries; returns (logits, trainable variables)."""
     with tf.compat.v1.variable_scope("linear") as scope:
+        cols_to_vars = {}
         logits = linear_model(features, list(feature_columns), units=units,
-                              sparse_combiner=sparse_combiner)
+                              sparse_combiner=sparse_combiner, cols_to_vars=cols_to_vars)
     trainable = tf.compat.v1.get_collection(
         tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES, scope=scope.name + "/")
+    bias = cols_to_vars.pop("bias")[0]
+    if units > 1:
+        tf.compat.v1.summary.histogram("bias", bias)
+    else:
+        tf.compat.v1.summary.scalar("bias", bias[0])
+    weights = [v for vs in cols_to_vars.values() for v in vs]
+    sizes = [tf.cast(tf.size(w), tf.float32) for w in weights]
+    zeros = tf.math.add_n([tf.math.zero_fraction(w) * n for w, n in zip(weights, sizes)])
+    tf.compat.v1.summary.scalar("fraction_of_zero_weights", zeros / tf.math.add_n(sizes))
     return logits, trainable
 
 
