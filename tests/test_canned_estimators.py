@@ -229,3 +229,29 @@ def test_training_writes_the_originals_summaries(train_once, name, expected):
         assert tags == expected
     else:
         assert expected <= tags
+
+
+def test_estimator_variants_take_any_head(tmp_path):
+    """`*Estimator` classes train and predict with the head they are given."""
+    c = columns()
+    data, labels = make(64, 0, "regression")
+    two = np.concatenate([labels, -labels], axis=1)
+    cfg = kb.RunConfig(tf_random_seed=1, save_summary_steps=10_000, log_step_count_steps=10_000)
+    linear = kb.LinearEstimator(kb.RegressionHead(label_dimension=2), [c["x"], c["c"]],
+                                model_dir=str(tmp_path / "linear"), config=cfg)
+    linear.train(input_fn(data, two, batch=16, epochs=5), steps=4)
+    pred = next(linear.predict(input_fn({"x": data["x"][:1], "c": data["c"][:1]})))
+    assert pred["predictions"].shape == (2,)
+    multi, mlabels = make(64, 0, "multi")
+    base = kb.BaselineEstimator(kb.MultiClassHead(3), model_dir=str(tmp_path / "base"),
+                                config=cfg)
+    base.train(input_fn(multi, mlabels, batch=16, epochs=5), steps=4)
+    assert {"accuracy", "average_loss", "loss"} <= set(
+        base.evaluate(input_fn(multi, mlabels, batch=64)))
+    wd = kb.DNNLinearCombinedEstimator(
+        kb.BinaryClassHead(), linear_feature_columns=[c["c"]], dnn_feature_columns=[c["x"]],
+        dnn_hidden_units=[2], model_dir=str(tmp_path / "wd"), config=cfg)
+    bdata, blabels = make(64, 0, "binary")
+    wd.train(input_fn(bdata, blabels, batch=16, epochs=5), steps=4)
+    assert wd.get_variable_value("global_step") == 4
+    assert "training/Ftrl/iter" in wd.get_variable_names()
