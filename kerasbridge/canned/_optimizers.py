@@ -117,24 +117,42 @@ class GraphOptimizer:
         root = tf.compat.v1.VariableScope(reuse=False, name="")
         with tf.compat.v1.variable_scope(root, auxiliary_name_scope=False), \
                 tf.compat.v1.name_scope(None), tf.name_scope(scope + "/"):
+            # Each hyperparameter is read once per step and shared by every update
+            # (as the legacy optimizers' `_prepare_local` did), not once per variable.
             hypers = {
-                key: _variable(f"{scope}/{key}", float(self.hyper.get(key, 0.0)), ())
+                key: _variable(f"{scope}/{key}", float(self.hyper.get(key, 0.0)),
+                               ()).read_value()
                 for key in _HYPER_VARIABLES[self.name]
             }
             if iterations is None:
                 iterations = _variable(f"{scope}/iter", 0, (), tf.int64)
             step = tf.cast(iterations.read_value() + 1, tf.float32)
+            hypers.update(self._derived(hypers, step))
             updates = []
             for grad, var in zip(grads, var_list):
                 name = var.op.name
                 if isinstance(grad, tf.IndexedSlices):
                     values, indices = _deduplicate(grad)
-                    updates.append(self._sparse(var, name, values, indices, hypers, step))
+                    updates.append(self._sparse(var, name, values, indices, hypers))
                 else:
-                    updates.append(self._dense(var, name, grad, hypers, step))
+                    updates.append(self._dense(var, name, grad, hypers))
             with tf.control_dependencies(updates):
                 increment = iterations.assign_add(1, read_value=False)
                 return getattr(increment, "op", increment)
+
+    def _derived(self, h, step):
+        """Per-step values every variable's update shares."""
+        out = {"epsilon": tf.constant(self.hyper.get("epsilon", 0.0), tf.float32)}
+        if self.name == "Adam":
+            out["beta_1_power"] = tf.pow(h["beta_1"], step)
+            out["beta_2_power"] = tf.pow(h["beta_2"], step)
+            out["adam_lr"] = (h["learning_rate"] * tf.sqrt(1 - out["beta_2_power"])
+                              / (1 - out["beta_1_power"]))
+        if self.name == "Ftrl":
+            # The legacy Ftrl folds `beta` into the L2 strength.
+            out["adjusted_l2"] = (h["l2_regularization_strength"]
+                                  + h["beta"] / (2.0 * h["learning_rate"]))
+        return out
 
     # -- slots ---------------------------------------------------------------
 
@@ -143,15 +161,12 @@ class GraphOptimizer:
 
     # -- updates ---------------------------------------------------------------
 
-    def _eps(self):
-        return tf.constant(self.hyper["epsilon"], tf.float32)
-
-    def _dense(self, var, name, grad, h, step):
+    def _dense(self, var, name, grad, h):
         n = self.name
         if n == "Adagrad":
             acc = self._slot(var, name, "accumulator", self.hyper["initial_accumulator_value"])
             return tf.raw_ops.ResourceApplyAdagradV2(
-                var=var.handle, accum=acc.handle, lr=h["learning_rate"], epsilon=self._eps(),
+                var=var.handle, accum=acc.handle, lr=h["learning_rate"], epsilon=h["epsilon"],
                 grad=grad)
         if n == "Ftrl":
             acc, lin = self._ftrl_slots(var, name)
@@ -161,9 +176,9 @@ class GraphOptimizer:
             m, v = self._slot(var, name, "m"), self._slot(var, name, "v")
             return tf.raw_ops.ResourceApplyAdam(
                 var=var.handle, m=m.handle, v=v.handle,
-                beta1_power=tf.pow(h["beta_1"], step), beta2_power=tf.pow(h["beta_2"], step),
+                beta1_power=h["beta_1_power"], beta2_power=h["beta_2_power"],
                 lr=h["learning_rate"], beta1=h["beta_1"], beta2=h["beta_2"],
-                epsilon=self._eps(), grad=grad)
+                epsilon=h["epsilon"], grad=grad)
         if n == "RMSProp":
             return self._rmsprop(var, name, grad, None, h)
         if self.hyper["momentum"]:
@@ -174,19 +189,19 @@ class GraphOptimizer:
         return tf.raw_ops.ResourceApplyGradientDescent(
             var=var.handle, alpha=h["learning_rate"], delta=grad)
 
-    def _sparse(self, var, name, grad, indices, h, step):
+    def _sparse(self, var, name, grad, indices, h):
         n = self.name
         if n == "Adagrad":
             acc = self._slot(var, name, "accumulator", self.hyper["initial_accumulator_value"])
             return tf.raw_ops.ResourceSparseApplyAdagradV2(
-                var=var.handle, accum=acc.handle, lr=h["learning_rate"], epsilon=self._eps(),
+                var=var.handle, accum=acc.handle, lr=h["learning_rate"], epsilon=h["epsilon"],
                 grad=grad, indices=indices)
         if n == "Ftrl":
             acc, lin = self._ftrl_slots(var, name)
             return self._ftrl_op(True)(var=var.handle, accum=acc.handle, linear=lin.handle,
                                        grad=grad, indices=indices, **self._ftrl_args(h))
         if n == "Adam":
-            return self._sparse_adam(var, name, grad, indices, h, step)
+            return self._sparse_adam(var, name, grad, indices, h)
         if n == "RMSProp":
             return self._rmsprop(var, name, grad, indices, h)
         if self.hyper["momentum"]:
@@ -209,12 +224,10 @@ class GraphOptimizer:
         return tf.raw_ops.ResourceApplyFtrlV2 if v2 else tf.raw_ops.ResourceApplyFtrl
 
     def _ftrl_args(self, h):
-        lr = h["learning_rate"]
         args = {
-            "lr": lr,
+            "lr": h["learning_rate"],
             "l1": h["l1_regularization_strength"],
-            # The legacy Ftrl folds `beta` into the L2 strength.
-            "l2": h["l2_regularization_strength"] + h["beta"] / (2.0 * lr),
+            "l2": h["adjusted_l2"],
             "lr_power": h["learning_rate_power"],
         }
         if self.hyper["l2_shrinkage_regularization_strength"] > 0:
@@ -222,17 +235,17 @@ class GraphOptimizer:
                 self.hyper["l2_shrinkage_regularization_strength"], tf.float32)
         return args
 
-    def _sparse_adam(self, var, name, grad, indices, h, step):
+    def _sparse_adam(self, var, name, grad, indices, h):
         m, v = self._slot(var, name, "m"), self._slot(var, name, "v")
         b1, b2 = h["beta_1"], h["beta_2"]
-        lr = h["learning_rate"] * tf.sqrt(1 - tf.pow(b2, step)) / (1 - tf.pow(b1, step))
         m_t = _decay_then_scatter_add(m, b1, indices, grad * (1 - b1))
         v_t = _decay_then_scatter_add(v, b2, indices, grad * grad * (1 - b2))
-        return var.assign_sub(lr * m_t / (tf.sqrt(v_t) + self._eps()), read_value=False)
+        return var.assign_sub(h["adam_lr"] * m_t / (tf.sqrt(v_t) + h["epsilon"]),
+                              read_value=False)
 
     def _rmsprop(self, var, name, grad, indices, h):
         rms = self._slot(var, name, "rms")
-        lr, rho, eps = h["learning_rate"], h["rho"], self._eps()
+        lr, rho, eps = h["learning_rate"], h["rho"], h["epsilon"]
         centered, momentum = self.hyper["centered"], self.hyper["momentum"] > 0
         if momentum or centered:
             mom = self._slot(var, name, "momentum")
