@@ -5,6 +5,8 @@
   is the same plan in plain TF ops (for exported models).
 * `input_layer(features, columns)`: drop-in for the TF function inside a
   `model_fn`, with input_layer's embedding variables.
+* `linear_model(features, columns, units, sparse_combiner)`: linear_model's
+  weighted sums (the canned linear estimators' logits) from the same plan.
 * `dataset(ds, columns)`: the transform inside a `tf.data` pipeline.
 * `keras_inputs` / `keras_features` / `keras_dataset` / `keras_features_tf` /
   `KerasInputLayer`: a Keras model over featurec's output, embeddings as
@@ -29,6 +31,7 @@ from featurec._input_layer import TF_OPS_ONLY_COLLECTION  # noqa: E402
 from featurec._input_layer import input_layer  # noqa: E402
 from featurec._input_layer import tf_ops_only  # noqa: E402
 from featurec._keras import KerasInputLayer  # noqa: E402
+from featurec._linear import linear_model  # noqa: E402
 from featurec._keras import keras_features  # noqa: E402
 from featurec._keras import keras_features_tf  # noqa: E402
 from featurec._keras import keras_inputs  # noqa: E402
@@ -48,6 +51,7 @@ __all__ = [
     "keras_dataset",
     "keras_features_tf",
     "keras_inputs",
+    "linear_model",
     "make_parse_example_spec",
     "normalizers",
     "tf_ops_only",

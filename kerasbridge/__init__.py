@@ -3,13 +3,28 @@
 The public API mirrors `tf.estimator`: `Estimator`, `EstimatorSpec`, `ModeKeys`,
 `RunConfig`, the standard hooks, `train_and_evaluate`, exporters,
 `add_metrics`, the parse-example-spec helpers, `kb.export`, `kb.experimental`
-and `kb.inputs`; plus `model_to_estimator` for Keras 3 models and `install()`,
-which makes `tf.estimator` resolve to this package.
+and `kb.inputs`; the canned estimators (`DNNClassifier`, `LinearClassifier`,
+`DNNLinearCombinedClassifier`, `BaselineClassifier`, ...) and the heads they
+are built on (`BinaryClassHead`, `MultiClassHead`, `RegressionHead`, ...);
+plus `model_to_estimator` for Keras 3 models and `install()`, which makes
+`tf.estimator` resolve to this package.
 """
 
 from kerasbridge import experimental
 from kerasbridge import export
 from kerasbridge import inputs
+from kerasbridge.canned import BaselineClassifier
+from kerasbridge.canned import BaselineEstimator
+from kerasbridge.canned import BaselineRegressor
+from kerasbridge.canned import DNNClassifier
+from kerasbridge.canned import DNNEstimator
+from kerasbridge.canned import DNNLinearCombinedClassifier
+from kerasbridge.canned import DNNLinearCombinedEstimator
+from kerasbridge.canned import DNNLinearCombinedRegressor
+from kerasbridge.canned import DNNRegressor
+from kerasbridge.canned import LinearClassifier
+from kerasbridge.canned import LinearEstimator
+from kerasbridge.canned import LinearRegressor
 from kerasbridge.estimator import Estimator
 from kerasbridge.estimator_spec import EstimatorSpec
 from kerasbridge.exporter import Exporter
@@ -17,6 +32,14 @@ from kerasbridge.exporters import BestExporter
 from kerasbridge.exporters import FinalExporter
 from kerasbridge.exporters import LatestExporter
 from kerasbridge.extenders import add_metrics
+from kerasbridge.heads import BinaryClassHead
+from kerasbridge.heads import Head
+from kerasbridge.heads import LogisticRegressionHead
+from kerasbridge.heads import MultiClassHead
+from kerasbridge.heads import MultiHead
+from kerasbridge.heads import MultiLabelHead
+from kerasbridge.heads import PoissonRegressionHead
+from kerasbridge.heads import RegressionHead
 from kerasbridge.hooks import CheckpointSaverHook
 from kerasbridge.hooks import CheckpointSaverListener
 from kerasbridge.hooks import FeedFnHook

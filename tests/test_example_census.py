@@ -1,8 +1,9 @@
 """The main job, examples/census_wide_deep.py, run as a user runs it.
 
-One subprocess run (few steps) is shared by every test: it trains the wide &
-deep Keras model on featurec's output through `model_to_estimator`,
-evaluates, predicts and exports a raw-feature SavedModel. The tests then
+One subprocess run (few steps) is shared by every test: it trains the premade
+`DNNLinearCombinedClassifier` baseline, then the wide & deep Keras model on
+featurec's output through `model_to_estimator`, prints both metric sets side by
+side, predicts and exports a raw-feature SavedModel. The tests then
 check what it printed, the exported graph, and that the printed
 `saved_model_cli run` command answers with the Estimator's predictions.
 """
@@ -76,7 +77,37 @@ def test_prints_accuracy_and_auc_of_a_trained_model(run):
 
 def test_training_logs_step_and_loss_as_it_goes(run):
     steps = [int(s) for s in re.findall(r"loss = [0-9.]+, step = (\d+)", run.stderr)]
-    assert steps[:2] == [0, 6], run.stderr[-2000:]
+    # The premade baseline trains first, then the custom model: each logs from step 0.
+    assert steps.count(0) == 2 and steps[:2] == [0, 6], run.stderr[-2000:]
+
+
+def test_premade_baseline_trains_first_and_learns(run):
+    match = re.search(
+        rf"^premade: accuracy={_FLOAT} auc={_FLOAT} loss={_FLOAT} global_step=(\d+)",
+        run.stdout,
+        re.M,
+    )
+    assert match, run.stdout
+    assert run.stdout.index("premade:") < run.stdout.index("evaluate:")
+    assert int(match.group(4)) == 60
+    assert float(match.group(2)) > 0.6  # ranks better than chance after 60 steps
+
+
+def test_prints_both_models_side_by_side_with_the_majority_class_accuracy(run):
+    rows = {}
+    for key in ("accuracy", "auc", "loss", "majority-class accuracy"):
+        match = re.search(rf"^{key} +{_FLOAT} +{_FLOAT}$", run.stdout, re.M)
+        assert match, run.stdout
+        rows[key] = (float(match.group(1)), float(match.group(2)))
+    premade = re.search(rf"^premade: accuracy={_FLOAT} auc={_FLOAT}", run.stdout, re.M)
+    custom = re.search(rf"^evaluate: accuracy={_FLOAT} auc={_FLOAT}", run.stdout, re.M)
+    assert rows["accuracy"] == pytest.approx(
+        (float(premade.group(1)), float(custom.group(1))), abs=1e-4
+    )
+    assert rows["auc"] == pytest.approx((float(premade.group(2)), float(custom.group(2))), abs=1e-4)
+    majority = rows["majority-class accuracy"][0]
+    # The synthetic label is positive about a fifth of the time.
+    assert 0.7 < majority < 0.9 and rows["majority-class accuracy"][1] == majority
 
 
 def test_predicts_probabilities_for_raw_rows(run):
