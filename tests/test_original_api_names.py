@@ -25,35 +25,6 @@ NAMES = json.loads(
     ).read_text()
 )["names"]
 
-# Provided by issue 9 (canned estimators and heads), built on another branch.
-# ALLOWED MISSING ONLY UNTIL THAT BRANCH IS MERGED: the integrator removes
-# this set (and its use below) after the merge.
-CANNED_AND_HEADS = {
-    "BaselineClassifier",
-    "BaselineEstimator",
-    "BaselineRegressor",
-    "BinaryClassHead",
-    "DNNClassifier",
-    "DNNEstimator",
-    "DNNLinearCombinedClassifier",
-    "DNNLinearCombinedEstimator",
-    "DNNLinearCombinedRegressor",
-    "DNNRegressor",
-    "Head",
-    "LinearClassifier",
-    "LinearEstimator",
-    "LinearRegressor",
-    "LogisticRegressionHead",
-    "MultiClassHead",
-    "MultiHead",
-    "MultiLabelHead",
-    "PoissonRegressionHead",
-    "RegressionHead",
-    "dnn_logit_fn_builder",
-    "linear_logit_fn_builder",
-}
-
-
 def _resolve(path):
     """getattr along `path`; returns (value, None) or (None, error)."""
     parts = path.split(".")
@@ -91,8 +62,6 @@ def test_name_resolves_or_says_what_to_use(path):
         else:
             assert callable(value), path
         return
-    if failed_at in CANNED_AND_HEADS:
-        return
     message = str(error)
     assert failed_at in message, message
     assert "instead" in message, message
@@ -102,7 +71,7 @@ def test_the_unsupported_names_are_only_these():
     unsupported = set()
     for path in NAMES:
         _, failed_at, error = _resolve(path)
-        if error is not None and failed_at not in CANNED_AND_HEADS:
+        if error is not None:
             unsupported.add(failed_at)
     assert unsupported == {
         "tpu",

@@ -1,5 +1,7 @@
 """`kb.experimental`: what the original exported as `tf.estimator.experimental`."""
 
+from kerasbridge.canned.logit_fn_builders import dnn_logit_fn_builder
+from kerasbridge.canned.logit_fn_builders import linear_logit_fn_builder
 from kerasbridge.early_stopping import make_early_stopping_hook
 from kerasbridge.early_stopping import stop_if_higher_hook
 from kerasbridge.early_stopping import stop_if_lower_hook
@@ -14,6 +16,8 @@ __all__ = [
     "InMemoryEvaluatorHook",
     "build_raw_supervised_input_receiver_fn",
     "call_logit_fn",
+    "dnn_logit_fn_builder",
+    "linear_logit_fn_builder",
     "make_early_stopping_hook",
     "make_stop_at_checkpoint_step_hook",
     "stop_if_higher_hook",
