@@ -23,6 +23,7 @@ import tensorflow as tf
 from tensorflow.python.client import session as session_lib
 
 from kerasbridge import run_config as run_config_lib
+from kerasbridge._runtime import _cluster
 from kerasbridge._runtime import _restoring_session
 
 _MAX_CACHED_STRUCTURES = 32
@@ -261,10 +262,12 @@ def monitored_training_session(
     """`MonitoredTrainingSession` without its own checkpoint hook.
 
     Same session creators and the same chief hooks, in the same order
-    (chief-only hooks, `StepCounterHook`, `SummarySaverHook`, then `hooks`),
+    (chief-only hooks, `StepCounterHook`, `SummarySaverHook`, then `hooks`;
+    `NanTensorHook`s first of all),
     as `tf.compat.v1.train.MonitoredTrainingSession(...,
     save_checkpoint_secs=0)`: the Estimator adds its own
-    `CheckpointSaverHook` among `chief_only_hooks`.
+    `CheckpointSaverHook` among `chief_only_hooks`. On a cluster the chief
+    uses `_cluster.RejoiningChiefSessionCreator`.
 
     Returns:
         A `tf.compat.v1.train.MonitoredSession`.
@@ -280,7 +283,13 @@ def monitored_training_session(
             session_creator=_CachingSessionCreator(creator), hooks=list(hooks)
         )
     all_hooks = list(chief_only_hooks)
-    creator = tf.compat.v1.train.ChiefSessionCreator(
+    # On a cluster the chief may restart while the ps keeps the model.
+    creator_type = (
+        _cluster.RejoiningChiefSessionCreator
+        if _cluster.is_remote(master)
+        else tf.compat.v1.train.ChiefSessionCreator
+    )
+    creator = creator_type(
         scaffold=scaffold,
         checkpoint_dir=checkpoint_dir,
         master=master,
@@ -302,5 +311,18 @@ def monitored_training_session(
         )
     all_hooks.extend(hooks)
     return tf.compat.v1.train.MonitoredSession(
-        session_creator=_CachingSessionCreator(creator), hooks=all_hooks
+        session_creator=_CachingSessionCreator(creator),
+        hooks=_nan_checks_first(all_hooks),
     )
+
+
+def _nan_checks_first(hooks):
+    """`hooks` with the `NanTensorHook`s moved to the front.
+
+    Hooks see a step's results in list order, and the checkpoint saver is
+    among the chief-only hooks that come first: a step whose loss is NaN
+    would be saved before the NaN check stopped training. Checking first
+    keeps the last checkpoint a good one.
+    """
+    nan_hooks = [h for h in hooks if isinstance(h, tf.compat.v1.train.NanTensorHook)]
+    return nan_hooks + [h for h in hooks if h not in nan_hooks]

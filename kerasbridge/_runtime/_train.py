@@ -4,6 +4,7 @@ import tensorflow as tf
 from tensorflow.python.training import training_util
 
 from kerasbridge._runtime import _checkpoints
+from kerasbridge._runtime import _cluster
 from kerasbridge._runtime import _graph
 from kerasbridge._runtime import _inputs
 from kerasbridge._runtime import _metrics
@@ -43,7 +44,8 @@ def train(
             model_dir checkpoint the graph cannot restore.
     """
     model_dir = config.model_dir
-    with _graph.call_graph(config) as (graph, global_step):
+    device_fn = _cluster.training_device_fn(config)
+    with _graph.call_graph(config, device_fn) as (graph, global_step):
         features, labels, input_hooks = _inputs.call_input_fn(
             input_fn, ModeKeys.TRAIN, params, config
         )
