@@ -9,7 +9,9 @@ The ps tasks only serve.
 `RejoiningChiefSessionCreator` is the chief's session creator in a cluster
 (decision 38 in docs/decisions.md): a restarted chief whose ps tasks still
 hold an initialised model joins it instead of restoring the older checkpoint
-over it, so the global step never goes back.
+over it, so the global step never goes back. `PollingWorkerSessionCreator`
+is `WorkerSessionCreator` checking every second, not every 30, whether the
+chief's model is ready (decision 39).
 """
 
 import tensorflow as tf
@@ -18,6 +20,8 @@ from tensorflow.python.training import device_setter
 from kerasbridge.run_config import TaskType
 
 TRAINER_TASKS = (TaskType.CHIEF, TaskType.MASTER, TaskType.WORKER)
+# How often a waiting worker checks whether the chief's model is ready.
+WORKER_READY_POLL_SECS = 1
 
 
 def training_device_fn(config):
@@ -141,3 +145,25 @@ class RejoiningChiefSessionCreator(tf.compat.v1.train.ChiefSessionCreator):
             )
             return session
         return super().create_session()
+
+
+class PollingWorkerSessionCreator(tf.compat.v1.train.WorkerSessionCreator):
+    """`WorkerSessionCreator` that checks for a ready model every second.
+
+    `SessionManager` waits 30 seconds between readiness checks by default,
+    so a worker started a moment before the chief initialised the model sat
+    idle for up to 30 seconds. A check is one small session run; once a
+    second costs nothing measurable.
+    """
+
+    def _get_session_manager(self):
+        if self._session_manager is None:
+            self._session_manager = tf.compat.v1.train.SessionManager(
+                local_init_op=self._scaffold.local_init_op,
+                local_init_feed_dict=self._scaffold.local_init_feed_dict,
+                ready_op=self._scaffold.ready_op,
+                ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
+                graph=tf.compat.v1.get_default_graph(),
+                recovery_wait_secs=WORKER_READY_POLL_SECS,
+            )
+        return self._session_manager

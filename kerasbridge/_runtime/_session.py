@@ -273,7 +273,7 @@ def monitored_training_session(
         A `tf.compat.v1.train.MonitoredSession`.
     """
     if not is_chief:
-        creator = tf.compat.v1.train.WorkerSessionCreator(
+        creator = _cluster.PollingWorkerSessionCreator(
             scaffold=scaffold,
             master=master,
             config=config,
