@@ -11,6 +11,7 @@ that fails stops the others and its exit code is returned.
 `python -m kerasbridge.cluster` is the command line over it.
 """
 
+import ctypes
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ import time
 _HOST = "127.0.0.1"
 _POLL_SECS = 0.1
 _STOP_GRACE_SECS = 5
+_PR_SET_PDEATHSIG = 1
 
 
 def free_ports(count):
@@ -37,6 +39,19 @@ def free_ports(count):
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _die_with_parent():
+    """Asks Linux to SIGKILL the task if the launcher dies (best effort).
+
+    A launcher killed without running its cleanup (SIGKILL, a test runner
+    timing out) would otherwise leave ps tasks serving forever.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
 
 
 class LocalCluster:
@@ -124,6 +139,7 @@ class LocalCluster:
             stdin=subprocess.DEVNULL,
             # Its own process group, so stopping a task stops what it spawned.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._procs[key] = proc
         thread = threading.Thread(

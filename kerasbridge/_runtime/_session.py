@@ -23,6 +23,7 @@ import tensorflow as tf
 from tensorflow.python.client import session as session_lib
 
 from kerasbridge import run_config as run_config_lib
+from kerasbridge._runtime import _checkpoints
 from kerasbridge._runtime import _cluster
 from kerasbridge._runtime import _restoring_session
 
@@ -113,6 +114,27 @@ class _CachingSessionCreator(tf.compat.v1.train.SessionCreator):
 
     def create_session(self):
         return _CachedRunSession(self._creator.create_session())
+
+
+class _CheckpointReadingCreator(tf.compat.v1.train.SessionCreator):
+    """Reports a damaged checkpoint met while creating a session clearly.
+
+    Args:
+        creator: The `SessionCreator` that may restore a checkpoint.
+        checkpoint_path: A callable returning the prefix it restores (or
+            None), asked when a session is created.
+    """
+
+    def __init__(self, creator, checkpoint_path):
+        self._creator = creator
+        self._checkpoint_path = checkpoint_path
+
+    def create_session(self):
+        path = self._checkpoint_path()
+        if not path:
+            return self._creator.create_session()
+        with _checkpoints.reading(path):
+            return self._creator.create_session()
 
 
 def fetch_runner(session, fetches, hooks):
@@ -242,6 +264,7 @@ def monitored_session(scaffold, checkpoint_path, master, config, hooks):
     creator = _restoring_session.RestoringSessionCreator(
         scaffold, checkpoint_path, master, config, hooks
     )
+    creator = _CheckpointReadingCreator(creator, lambda: checkpoint_path)
     return tf.compat.v1.train.MonitoredSession(
         session_creator=_CachingSessionCreator(creator), hooks=hooks
     )
@@ -289,11 +312,14 @@ def monitored_training_session(
         if _cluster.is_remote(master)
         else tf.compat.v1.train.ChiefSessionCreator
     )
-    creator = creator_type(
-        scaffold=scaffold,
-        checkpoint_dir=checkpoint_dir,
-        master=master,
-        config=config,
+    creator = _CheckpointReadingCreator(
+        creator_type(
+            scaffold=scaffold,
+            checkpoint_dir=checkpoint_dir,
+            master=master,
+            config=config,
+        ),
+        lambda: _checkpoints.latest_checkpoint(checkpoint_dir),
     )
     if log_step_count_steps and log_step_count_steps > 0:
         all_hooks.append(
