@@ -10,6 +10,10 @@ environment plus its own TF_CONFIG):
   KB_MODEL         "custom" (a model_fn) or "keras" (model_to_estimator)
   KB_STEP_SLEEP    seconds each training step sleeps (keeps runs long enough
                    to kill a task in the middle)
+  KB_PAUSE_AT, KB_HOLD_FILE
+                   steps that read a global step >= KB_PAUSE_AT wait while
+                   KB_HOLD_FILE exists (lets a test finish its kills and
+                   restarts before training can end)
 
 Records, one JSON object per line, appended and flushed at once so they
 survive a SIGKILL:
@@ -37,6 +41,8 @@ MAX_STEPS = int(os.environ.get("KB_MAX_STEPS", "200"))
 SAVE_STEPS = int(os.environ.get("KB_SAVE_STEPS", "40"))
 MODEL = os.environ.get("KB_MODEL", "custom")
 STEP_SLEEP = float(os.environ.get("KB_STEP_SLEEP", "0"))
+PAUSE_AT = int(os.environ.get("KB_PAUSE_AT", "0"))
+HOLD_FILE = os.environ.get("KB_HOLD_FILE", "")
 TASK = json.loads(os.environ["TF_CONFIG"])["task"]
 TASK_NAME = f"{TASK['type']}-{TASK['index']}"
 
@@ -84,6 +90,8 @@ class StepRecorder(tf.compat.v1.train.SessionRunHook):
         })
         if STEP_SLEEP:
             time.sleep(STEP_SLEEP)
+        while PAUSE_AT and run_values.results >= PAUSE_AT and os.path.exists(HOLD_FILE):
+            time.sleep(0.05)
 
 
 class RecordingExporter(kb.Exporter):

@@ -183,7 +183,8 @@ def test_task_logs_are_kept(trained_cluster):
 
 # --- kill -9 and restart (model_to_estimator model) --------------------------
 
-RECOVERY_STEPS = 500
+RECOVERY_STEPS = 400
+PAUSE_AT = 300  # training waits here until the kills and restarts are done
 
 
 def _wait_until(condition, timeout, what):
@@ -203,11 +204,17 @@ def _checkpoint_step(model_dir):
 @pytest.fixture(scope="module")
 def recovered_cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("recovery")
+    hold = tmp / "hold"
+    hold.write_text("")
     cluster, model_dir, record_dir = _cluster(
         tmp, KB_MODEL="keras", KB_MAX_STEPS=RECOVERY_STEPS, KB_SAVE_STEPS=10,
-        KB_STEP_SLEEP=0.04,
+        KB_STEP_SLEEP=0.03, KB_PAUSE_AT=PAUSE_AT, KB_HOLD_FILE=hold,
     )
     chief_file, worker_file = record_dir / "chief-0.steps", record_dir / "worker-0.steps"
+
+    def steps_of_new_pid(path, old_pid):
+        return [r for r in _records(path) if r["pid"] != old_pid]
+
     events = {}
     with cluster:
         cluster.start_all()
@@ -216,19 +223,23 @@ def recovered_cluster(tmp_path_factory):
         events["chief_killed"] = time.time()
         events["checkpoint_at_chief_kill"] = _checkpoint_step(model_dir)
         assert cluster.wait("chief", timeout=10) == -signal.SIGKILL
-        time.sleep(1)
+        first_chief_pid = _records(chief_file)[0]["pid"]
         cluster.start("chief")
         events["chief_restarted"] = time.time()
-        first_pid = _records(chief_file)[0]["pid"]
         _wait_until(
-            lambda: sum(r["pid"] != first_pid for r in _records(chief_file)) >= 5,
-            START_TIMEOUT, "the restarted chief's steps",
+            lambda: steps_of_new_pid(chief_file, first_chief_pid),
+            START_TIMEOUT, "the restarted chief's first step",
         )
-        worker_pid = _records(worker_file)[0]["pid"]
+        first_worker_pid = _records(worker_file)[0]["pid"]
         cluster.kill("worker")
         events["worker_killed"] = time.time()
         assert cluster.wait("worker", timeout=10) == -signal.SIGKILL
         cluster.start("worker")
+        _wait_until(
+            lambda: steps_of_new_pid(worker_file, first_worker_pid),
+            START_TIMEOUT, "the restarted worker's first step",
+        )
+        hold.unlink()
         _wait_ok(cluster, "chief")
         _wait_ok(cluster, "worker")
         cluster.stop("ps")
@@ -236,8 +247,8 @@ def recovered_cluster(tmp_path_factory):
         "model_dir": str(model_dir),
         "chief": _records(chief_file),
         "worker": _records(worker_file),
-        "first_chief_pid": first_pid,
-        "first_worker_pid": worker_pid,
+        "first_chief_pid": first_chief_pid,
+        "first_worker_pid": first_worker_pid,
         "chief_log": open(cluster.log_path("chief")).read(),
         **events,
     }
@@ -245,9 +256,9 @@ def recovered_cluster(tmp_path_factory):
 
 def test_a_killed_chief_does_not_stop_the_worker(recovered_cluster):
     r = recovered_cluster
+    rejoined = min(rec["t"] for rec in r["chief"] if rec["pid"] != r["first_chief_pid"])
     during = [
-        rec for rec in r["worker"]
-        if r["chief_killed"] + 0.5 < rec["t"] < r["chief_restarted"]
+        rec for rec in r["worker"] if r["chief_killed"] + 0.5 < rec["t"] < rejoined
     ]
     assert len(during) >= 5, "the worker kept training while the chief was dead"
 
