@@ -10,6 +10,7 @@ environment plus its own TF_CONFIG):
   KB_MODEL         "custom" (a model_fn) or "keras" (model_to_estimator)
   KB_STEP_SLEEP    seconds each training step sleeps (keeps runs long enough
                    to kill a task in the middle)
+  KB_SYNC          "1": SyncReplicasOptimizer over all trainers, with its hook
   KB_PAUSE_AT, KB_HOLD_FILE
                    steps that read a global step >= KB_PAUSE_AT wait while
                    KB_HOLD_FILE exists (lets a test finish its kills and
@@ -43,6 +44,7 @@ MODEL = os.environ.get("KB_MODEL", "custom")
 STEP_SLEEP = float(os.environ.get("KB_STEP_SLEEP", "0"))
 PAUSE_AT = int(os.environ.get("KB_PAUSE_AT", "0"))
 HOLD_FILE = os.environ.get("KB_HOLD_FILE", "")
+SYNC = os.environ.get("KB_SYNC") == "1"
 TASK = json.loads(os.environ["TF_CONFIG"])["task"]
 TASK_NAME = f"{TASK['type']}-{TASK['index']}"
 
@@ -64,15 +66,25 @@ def eval_input_fn():
     return tf.data.Dataset.from_tensor_slices(({"x": X}, Y)).batch(32)
 
 
-def model_fn(features, labels, mode):
+def model_fn(features, labels, mode, config):
     pred = tf.keras.layers.Dense(1)(features["x"])
     if mode == kb.ModeKeys.PREDICT:
         return kb.EstimatorSpec(mode, predictions={"y": pred})
     loss = tf.compat.v1.losses.mean_squared_error(labels, pred)
-    train_op = tf.compat.v1.train.GradientDescentOptimizer(0.05).minimize(
+    optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.05)
+    hooks = []
+    if SYNC:
+        # As users wrote it: aggregate one gradient from every trainer.
+        optimizer = tf.compat.v1.train.SyncReplicasOptimizer(
+            optimizer,
+            replicas_to_aggregate=config.num_worker_replicas,
+            total_num_replicas=config.num_worker_replicas,
+        )
+        hooks.append(optimizer.make_session_run_hook(config.is_chief))
+    train_op = optimizer.minimize(
         loss, global_step=tf.compat.v1.train.get_global_step()
     )
-    return kb.EstimatorSpec(mode, loss=loss, train_op=train_op)
+    return kb.EstimatorSpec(mode, loss=loss, train_op=train_op, training_hooks=hooks)
 
 
 class StepRecorder(tf.compat.v1.train.SessionRunHook):

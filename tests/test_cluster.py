@@ -296,6 +296,39 @@ def test_every_referenced_checkpoint_is_complete_and_steps_increase(recovered_cl
     assert steps[-1] >= RECOVERY_STEPS
 
 
+# --- synchronous updates: SyncReplicasOptimizer and its hook ---------------
+
+SYNC_STEPS = 60
+
+
+@pytest.fixture(scope="module")
+def sync_cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sync")
+    cluster, model_dir, record_dir = _cluster(
+        tmp, KB_SYNC=1, KB_MAX_STEPS=SYNC_STEPS, KB_SAVE_STEPS=20
+    )
+    with cluster:
+        cluster.start_all()
+        _wait_ok(cluster, "chief")
+        _wait_ok(cluster, "worker")
+    return {
+        "model_dir": str(model_dir),
+        "chief": _records(record_dir / "chief-0.steps"),
+        "worker": _records(record_dir / "worker-0.steps"),
+    }
+
+
+def test_sync_replicas_aggregates_one_gradient_from_each_trainer(sync_cluster):
+    final = tf.train.load_checkpoint(tf.train.latest_checkpoint(sync_cluster["model_dir"]))
+    assert final.get_tensor("global_step") == SYNC_STEPS
+    np.testing.assert_allclose(final.get_tensor("dense/kernel"), [[3.0]], atol=0.5)
+    # Every global step took a gradient from both trainers, so each ran
+    # about as many steps as the global step advanced (asynchronous
+    # training splits them instead).
+    for trainer in ("chief", "worker"):
+        assert len(sync_cluster[trainer]) >= SYNC_STEPS - 3, trainer
+
+
 # --- the launcher's command line -------------------------------------------
 
 _FAKE_TASK = textwrap.dedent(

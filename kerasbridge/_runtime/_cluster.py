@@ -116,6 +116,24 @@ def is_remote(master):
     return bool(master)
 
 
+# Seconds a closing training session waits for its queue-runner threads on
+# a cluster (decision 41). Locally MonitoredSession's 120.
+CLUSTER_STOP_GRACE_SECS = 10
+_LOCAL_STOP_GRACE_SECS = 120
+
+
+def stop_grace_period_secs(master):
+    """How long closing a training session waits for its threads.
+
+    On a cluster a thread can be blocked for good in an op that waits for
+    other tasks: `SyncReplicasOptimizer`'s chief queue runner waits for
+    gradients from workers that have already stopped, so every chief sat
+    out the full 120 seconds after its last step. Closing the session after
+    a short wait cancels such ops.
+    """
+    return CLUSTER_STOP_GRACE_SECS if is_remote(master) else _LOCAL_STOP_GRACE_SECS
+
+
 class RejoiningChiefSessionCreator(tf.compat.v1.train.ChiefSessionCreator):
     """`ChiefSessionCreator` that first tries to join a ready model.
 

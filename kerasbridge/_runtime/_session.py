@@ -303,7 +303,9 @@ def monitored_training_session(
             max_wait_secs=max_wait_secs,
         )
         return tf.compat.v1.train.MonitoredSession(
-            session_creator=_CachingSessionCreator(creator), hooks=list(hooks)
+            session_creator=_CachingSessionCreator(creator),
+            hooks=list(hooks),
+            stop_grace_period_secs=_cluster.stop_grace_period_secs(master),
         )
     all_hooks = list(chief_only_hooks)
     # On a cluster the chief may restart while the ps keeps the model.
@@ -339,6 +341,7 @@ def monitored_training_session(
     return tf.compat.v1.train.MonitoredSession(
         session_creator=_CachingSessionCreator(creator),
         hooks=_nan_checks_first(all_hooks),
+        stop_grace_period_secs=_cluster.stop_grace_period_secs(master),
     )
 
 
