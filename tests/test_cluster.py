@@ -94,7 +94,9 @@ def trained_cluster(tmp_path_factory):
         KB_STEP_SLEEP=0.005,
     )
     with cluster:
-        cluster.start_all()
+        # Any start order works: the evaluator and worker first, the ps last.
+        for task_type, index in reversed(cluster.tasks):
+            cluster.start(task_type, index)
         _wait_ok(cluster, "chief")
         _wait_ok(cluster, "worker")
         # Both trainers are gone: what is left lives on the ps.
@@ -278,6 +280,13 @@ def test_a_restarted_worker_rejoins(recovered_cluster):
     r = recovered_cluster
     rejoined = [rec for rec in r["worker"] if rec["pid"] != r["first_worker_pid"]]
     assert rejoined and rejoined[0]["t"] > r["worker_killed"]
+
+
+def test_a_killed_worker_does_not_stop_the_chief(recovered_cluster):
+    # The fixture saw the chief exit 0; here: it kept taking steps.
+    r = recovered_cluster
+    after = [rec for rec in r["chief"] if rec["t"] > r["worker_killed"]]
+    assert len(after) >= 5
 
 
 def test_every_referenced_checkpoint_is_complete_and_steps_increase(recovered_cluster):
