@@ -331,11 +331,12 @@ def test_sync_replicas_aggregates_one_gradient_from_each_trainer(sync_cluster):
     final = tf.train.load_checkpoint(tf.train.latest_checkpoint(sync_cluster["model_dir"]))
     assert final.get_tensor("global_step") == SYNC_STEPS
     np.testing.assert_allclose(final.get_tensor("dense/kernel"), [[3.0]], atol=0.5)
-    # Every global step took a gradient from both trainers, so each ran
-    # about as many steps as the global step advanced (asynchronous
-    # training splits them instead).
-    for trainer in ("chief", "worker"):
-        assert len(sync_cluster[trainer]) >= SYNC_STEPS - 3, trainer
+    # Every global step aggregated 2 gradients (from whichever trainers
+    # were running), so the trainers ran about twice as many steps as the
+    # global step advanced; asynchronous training runs one per global step.
+    chief, worker = len(sync_cluster["chief"]), len(sync_cluster["worker"])
+    assert chief and worker
+    assert 2 * SYNC_STEPS - 4 <= chief + worker <= 2 * SYNC_STEPS + 20
 
 
 # --- the launcher's command line -------------------------------------------
