@@ -133,3 +133,65 @@ def test_train_distribute_error_says_what_to_use_instead():
     assert "TF_CONFIG cluster with ps tasks" in message
     assert "python -m kerasbridge.cluster" in message
     assert "model.fit" in message
+
+
+# --- one-node clusters run in-process: the legacy master role -----------------
+
+
+def _linear_model_fn(features, labels, mode):
+    from kerasbridge.estimator_spec import EstimatorSpec
+
+    w = tf.compat.v1.get_variable("w", [1, 1], initializer=tf.compat.v1.zeros_initializer())
+    predictions = tf.matmul(features["x"], w)
+    loss = tf.reduce_mean(tf.square(predictions - labels))
+    train_op = None
+    if mode == "train":
+        train_op = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(
+            loss, global_step=tf.compat.v1.train.get_global_step()
+        )
+    return EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+
+def _xy():
+    x = tf.constant([[1.0], [2.0]])
+    return tf.data.Dataset.from_tensors(({"x": x}, 2.0 * x)).repeat()
+
+
+class _CountingListener(tf.compat.v1.train.CheckpointSaverListener):
+    def __init__(self):
+        self.saved = []
+
+    def after_save(self, session, global_step_value):
+        self.saved.append(global_step_value)
+
+
+def test_master_trains_and_evaluates_after_its_checkpoints(monkeypatch, tmp_path):
+    from kerasbridge.estimator import Estimator
+    from kerasbridge.training import TrainSpec, train_and_evaluate
+
+    config = _config(
+        monkeypatch, "master", cluster={"master": ["127.0.0.1:1"]},
+        save_checkpoints_steps=5,
+    )
+    assert config.master == ""  # a one-node cluster needs no server
+    estimator = Estimator(_linear_model_fn, model_dir=str(tmp_path), config=config)
+    listener = _CountingListener()
+    result = train_and_evaluate(
+        estimator,
+        TrainSpec(_xy, max_steps=10, saving_listeners=[listener]),
+        _eval_spec_for(_xy, steps=1, throttle_secs=0),
+    )
+    assert result is None  # distributed train_and_evaluate returns nothing
+    assert listener.saved == [0, 5, 10]  # the train spec's listeners run too
+    evaluated = tf.compat.v1.train.summary_iterator
+    steps = sorted({
+        event.step
+        for path in (tmp_path / "eval").iterdir()
+        for event in evaluated(str(path))
+        if event.HasField("summary")
+    })
+    assert steps == [5, 10]
+
+
+def _eval_spec_for(input_fn, **kwargs):
+    return EvalSpec(lambda: input_fn().take(1), start_delay_secs=0, **kwargs)
