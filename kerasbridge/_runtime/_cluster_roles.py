@@ -83,8 +83,8 @@ def run_ps(config):
 def _train(estimator, train_spec, extra_listeners):
     config = estimator.config
     # Start the server before any delay, so that the other tasks can reach
-    # this one while it waits.
-    _cluster.start_server(config)
+    # this one while it waits; keep it referenced while training.
+    server = _cluster.start_server(config)
     delay = worker_start_delay(config)
     if delay > 0:
         tf.compat.v1.logging.info(
@@ -101,6 +101,7 @@ def _train(estimator, train_spec, extra_listeners):
         hooks=list(train_spec.hooks),
         saving_listeners=listeners,
     )
+    del server
 
 
 def worker_start_delay(config):
