@@ -156,3 +156,98 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
 def _finite_input_fn():
     x = np.ones((64, 1), np.float32)
     return tf.data.Dataset.from_tensor_slices(({"x": x}, x)).repeat().batch(16)
+
+
+# --- kill -9 while checkpoints are being written ----------------------------------
+
+_KILLABLE_TRAINER = """
+import os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, tensorflow as tf
+import kerasbridge as kb
+
+class Slow(tf.compat.v1.train.SessionRunHook):
+    def after_run(self, run_context, run_values):
+        time.sleep(0.01)
+
+def input_fn():
+    x = np.ones((64, 1), np.float32)
+    return tf.data.Dataset.from_tensor_slices(({"x": x}, x)).repeat().batch(16)
+
+def model_fn(features, labels, mode):
+    pred = tf.keras.layers.Dense(1)(features["x"])
+    loss = tf.compat.v1.losses.mean_squared_error(labels, pred)
+    op = tf.compat.v1.train.GradientDescentOptimizer(0.01).minimize(
+        loss, global_step=tf.compat.v1.train.get_global_step())
+    return kb.EstimatorSpec(mode, loss=loss, train_op=op)
+
+# A checkpoint every step: a kill almost always lands in or near a save.
+config = kb.RunConfig(save_checkpoints_steps=1, keep_checkpoint_max=3,
+                      log_step_count_steps=10**6)
+kb.Estimator(model_fn, model_dir=sys.argv[1], config=config).train(
+    input_fn, max_steps=int(sys.argv[2]), hooks=[Slow()])
+"""
+
+
+def _referenced_steps(model_dir):
+    """Global steps of every checkpoint the state file names; all must load."""
+    state = tf.train.get_checkpoint_state(str(model_dir))
+    steps = []
+    for path in state.all_model_checkpoint_paths:
+        reader = tf.train.load_checkpoint(os.path.join(model_dir, path))
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)  # raises if any byte is missing
+        steps.append(int(reader.get_tensor("global_step")))
+    assert os.path.basename(state.model_checkpoint_path) == os.path.basename(
+        state.all_model_checkpoint_paths[-1]
+    )
+    return steps
+
+
+def test_kill_9_during_checkpointing_leaves_only_complete_checkpoints(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    model_dir = tmp_path / "model"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="2")
+    rng = random.Random(0)
+    last_step = -1
+    procs = []
+    try:
+        for _ in range(2):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _KILLABLE_TRAINER, str(model_dir), "100000"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            procs.append(proc)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                path = tf.train.latest_checkpoint(str(model_dir))
+                if path and int(path.rsplit("-", 1)[1]) >= last_step + 5:
+                    break
+                assert proc.poll() is None, "the trainer died on its own"
+                time.sleep(0.05)
+            else:
+                pytest.fail("no new checkpoints")
+            time.sleep(rng.uniform(0.0, 0.3))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            steps = _referenced_steps(model_dir)
+            assert steps == sorted(set(steps)) and steps[-1] > last_step
+            last_step = steps[-1]
+        # Resumes from the latest complete checkpoint and finishes.
+        final = subprocess.run(
+            [sys.executable, "-c", _KILLABLE_TRAINER, str(model_dir), str(last_step + 5)],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert final.returncode == 0, final.stderr[-2000:]
+        assert _referenced_steps(model_dir)[-1] == last_step + 5
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
