@@ -340,16 +340,11 @@ class RunConfig:
             ]
         else:
             return None
-        config = tf.compat.v1.ConfigProto(
+        return tf.compat.v1.ConfigProto(
             allow_soft_placement=True,
             graph_options=_one_pass_graph_options(),
             device_filters=device_filters,
         )
-        # Functions in the graph (the Keras train step of model_to_estimator)
-        # read variables on the ps tasks: their runtime must see those
-        # devices too.
-        config.experimental.share_cluster_devices_in_session = True
-        return config
 
     # --- read-only properties ---------------------------------------------
 

@@ -53,10 +53,22 @@ def test_no_ps_means_no_placement(monkeypatch):
     assert _cluster.training_device_fn(RunConfig()) is None
 
 
-def test_distributed_sessions_see_the_ps_devices(monkeypatch):
+def test_functions_see_the_cluster_devices_only_when_the_graph_calls_them(monkeypatch):
     session_config = _config(monkeypatch, "worker", 1).session_config
     assert list(session_config.device_filters) == ["/job:ps", "/job:worker/task:1"]
-    assert session_config.experimental.share_cluster_devices_in_session
+    master = "grpc://h2:1"
+    with tf.Graph().as_default() as plain:
+        tf.constant(1.0) + 1.0
+    assert _cluster.session_config_for_graph(session_config, master, plain) is session_config
+
+    with tf.Graph().as_default() as calling:
+        tf.function(lambda x: x + 1.0)(tf.constant(1.0))
+    shared = _cluster.session_config_for_graph(session_config, master, calling)
+    assert shared.experimental.share_cluster_devices_in_session
+    assert list(shared.device_filters) == list(session_config.device_filters)
+    assert not session_config.experimental.share_cluster_devices_in_session
+    # Locally nothing changes.
+    assert _cluster.session_config_for_graph(session_config, "", calling) is session_config
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,35 @@ def is_remote(master):
     return bool(master)
 
 
+def session_config_for_graph(config, master, graph):
+    """`config`, letting functions see the cluster's devices if needed.
+
+    A function called from the graph (`model_to_estimator`'s Keras train
+    step is a `tf.function`) runs in the function runtime, which by default
+    sees only this task's devices and fails on variables placed on a ps
+    ("Assigned device '/job:ps/...' does not match any device"). For such
+    graphs on a cluster the session shares the cluster's devices with
+    functions; plain graphs keep the config as given (decision 41).
+
+    Args:
+        config: The session `ConfigProto`, or None.
+        master: The session target.
+        graph: The TRAIN graph.
+
+    Returns:
+        `config` or an amended copy.
+    """
+    if not is_remote(master) or not graph.as_graph_def().library.function:
+        return config
+    shared = tf.compat.v1.ConfigProto()
+    if config is not None:
+        shared.CopyFrom(config)
+    if shared.experimental.share_cluster_devices_in_session:
+        return config
+    shared.experimental.share_cluster_devices_in_session = True
+    return shared
+
+
 # Seconds a closing training session waits for its queue-runner threads on
 # a cluster (decision 41). Locally MonitoredSession's 120.
 CLUSTER_STOP_GRACE_SECS = 10

@@ -127,7 +127,11 @@ def _run_loop(config, spec, worker_hooks, chief_hooks):
         hooks=worker_hooks,
         chief_only_hooks=tuple(chief_hooks) + tuple(spec.training_chief_hooks),
         save_summaries_steps=config.save_summary_steps,
-        config=config.session_config,
+        config=_cluster.session_config_for_graph(
+            config.session_config,
+            config.master,
+            tf.compat.v1.get_default_graph(),
+        ),
         max_wait_secs=config.session_creation_timeout_secs,
         log_step_count_steps=config.log_step_count_steps,
     ) as session:
