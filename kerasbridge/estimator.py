@@ -127,7 +127,8 @@ class Estimator:
             ValueError: `model_dir` has no checkpoint.
         """
         path = _checkpoints.require_checkpoint(self._model_dir)
-        return [name for name, _ in tf.train.list_variables(path)]
+        with _checkpoints.reading(path):
+            return [name for name, _ in tf.train.list_variables(path)]
 
     def get_variable_value(self, name):
         """The value of variable `name` in the latest checkpoint.
@@ -138,7 +139,8 @@ class Estimator:
         """
         path = _checkpoints.require_checkpoint(self._model_dir)
         try:
-            return tf.train.load_variable(path, name)
+            with _checkpoints.reading(path):
+                return tf.train.load_variable(path, name)
         except tf.errors.NotFoundError:
             raise tf.errors.NotFoundError(
                 None,

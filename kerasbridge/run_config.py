@@ -6,10 +6,10 @@ the cluster description read from TF_CONFIG.
 Fields, defaults, validation messages and the TF_CONFIG rules follow
 `tf.estimator.RunConfig` (tensorflow_estimator 2.15, `run_config.py`).
 
-Distribution strategies are not supported in this release: the original routed
-them through `tensorflow.python.distribute.estimator_training`, which TF 2.21
-no longer has. `train_distribute`, `eval_distribute` and
-`experimental_distribute` therefore only accept `None`.
+Distribution strategies are not supported (decision 40 in docs/decisions.md):
+`train_distribute`, `eval_distribute` and `experimental_distribute` only
+accept `None`, and the error says what to use instead. TF_CONFIG clusters
+train with between-graph replication on ps tasks instead.
 """
 
 import copy
@@ -51,6 +51,19 @@ _DISTRIBUTE_FIELDS = (
     "train_distribute",
     "eval_distribute",
     "experimental_distribute",
+)
+
+# Decision 40 in docs/decisions.md: why strategies are rejected, and what
+# to use instead.
+_DISTRIBUTE_ERROR = (
+    "`{name}` is not supported by kerasbridge yet: TensorFlow 2.21's "
+    "distribution strategies (MirroredStrategy, MultiWorkerMirroredStrategy) "
+    "do not run the Estimator's graph-mode (tf.compat.v1) training. To train "
+    "on several machines, leave `{name}=None` and run a TF_CONFIG cluster "
+    "with ps tasks through kerasbridge.train_and_evaluate (between-graph "
+    "replication; `python -m kerasbridge.cluster` starts one locally). For "
+    "several GPUs on one machine, train the Keras model with `model.fit` "
+    "under `tf.distribute.MirroredStrategy`."
 )
 
 _SAVE_CKPT_ERR = (
@@ -122,7 +135,8 @@ class RunConfig:
       keep_checkpoint_every_n_hours: Additionally keep one checkpoint per
         this many hours.
       log_step_count_steps: Log loss and global step/sec every this many steps.
-      train_distribute: Must be `None` (distribution is not supported yet).
+      train_distribute: Must be `None` (distribution strategies are not
+        supported; use a TF_CONFIG cluster with ps tasks).
       device_fn: Callable taking exactly one argument `op` and returning a
         device string.
       protocol: `None`, `'grpc'` or `'grpc+verbs'`.
@@ -786,8 +800,4 @@ def _validate_properties(config):
     )
     for name in _DISTRIBUTE_FIELDS:
         if getattr(config, name) is not None:
-            raise ValueError(
-                f"`{name}` is not supported by kerasbridge yet: distribution "
-                "strategies cannot be used with this Estimator release. "
-                f"Pass `{name}=None`."
-            )
+            raise ValueError(_DISTRIBUTE_ERROR.format(name=name))

@@ -1,14 +1,15 @@
-"""`TrainSpec`, `EvalSpec` and `train_and_evaluate` (local runs).
+"""`TrainSpec`, `EvalSpec` and `train_and_evaluate`.
 
-Follows `tf.estimator.train_and_evaluate` (2.15, `training.py`) for a run
-without a TF_CONFIG cluster: a single `estimator.train()` call whose
-checkpoint-saver listener evaluates (and exports) after each new checkpoint,
-at most once per `EvalSpec.throttle_secs`, and once more at the end of
-training. Evaluation frequency is therefore checkpoint frequency (set with
+Follows `tf.estimator.train_and_evaluate` (2.15, `training.py`). Without a
+TF_CONFIG cluster: a single `estimator.train()` call whose checkpoint-saver
+listener evaluates (and exports) after each new checkpoint, at most once per
+`EvalSpec.throttle_secs`, and once more at the end of training. Evaluation
+frequency is therefore checkpoint frequency (set with
 `RunConfig.save_checkpoints_steps/secs`) limited by `throttle_secs`.
 
-Distributed `train_and_evaluate` (a TF_CONFIG cluster: chief, worker, ps,
-evaluator tasks) is not supported in this release and raises `ValueError`.
+With a TF_CONFIG cluster each process runs its task (ps, chief, worker,
+master, evaluator) on TensorFlow's gRPC runtime: see
+`kerasbridge._runtime._cluster_roles`.
 """
 
 import collections
@@ -17,6 +18,7 @@ import os
 import tensorflow as tf
 
 from kerasbridge._runtime import _args
+from kerasbridge._runtime import _cluster_roles
 from kerasbridge.exporter import Exporter
 from kerasbridge.run_config import TaskType
 
@@ -84,8 +86,8 @@ class EvalSpec(
       hooks: Iterable of `SessionRunHook`s for evaluation.
       exporters: An `Exporter`, an iterable of them (unique non-empty string
         names), or `None`; called after each evaluation.
-      start_delay_secs: Delay before the first evaluation (distributed only;
-        kept for API compatibility).
+      start_delay_secs: Seconds the `evaluator` task of a cluster waits
+        before its first evaluation (local runs evaluate after checkpoints).
       throttle_secs: Minimum seconds between evaluations.
 
     Raises:
@@ -136,14 +138,22 @@ class EvalSpec(
 def train_and_evaluate(estimator, train_spec, eval_spec):
     """Trains, evaluates and (optionally) exports the `estimator`.
 
-    Runs one `estimator.train(train_spec.input_fn, max_steps=..., hooks=...,
-    saving_listeners=train_spec.saving_listeners + [evaluation listener])`.
-    The listener ignores the first checkpoint (saved before any training
-    step), evaluates after each later checkpoint unless the previous
-    evaluation started less than `eval_spec.throttle_secs` ago, and evaluates
-    the final checkpoint if it was not evaluated yet. After every evaluation
-    each exporter is called with `export_path=<model_dir>/export/<name>` and
-    `is_the_final_export = global_step >= train_spec.max_steps`.
+    Locally (no cluster in TF_CONFIG): one `estimator.train(train_spec
+    .input_fn, max_steps=..., hooks=..., saving_listeners=train_spec
+    .saving_listeners + [evaluation listener])`. The listener ignores the
+    first checkpoint (saved before any training step), evaluates after each
+    later checkpoint unless the previous evaluation started less than
+    `eval_spec.throttle_secs` ago, and evaluates the final checkpoint if it
+    was not evaluated yet. After every evaluation each exporter is called
+    with `export_path=<model_dir>/export/<name>` and `is_the_final_export =
+    global_step >= train_spec.max_steps`.
+
+    On a TF_CONFIG cluster, this process runs its task: a `ps` serves until
+    killed; the `chief` and `worker`s train between-graph against variables
+    on the ps tasks (the chief checkpoints); a legacy `master` trains and
+    evaluates after its checkpoints; the `evaluator` evaluates and exports
+    each new checkpoint (`start_delay_secs`, `throttle_secs`) until one
+    reaches `train_spec.max_steps`.
 
     Args:
       estimator: A `kerasbridge.Estimator`.
@@ -151,15 +161,17 @@ def train_and_evaluate(estimator, train_spec, eval_spec):
       eval_spec: An `EvalSpec`.
 
     Returns:
-      `(metrics, export_results)`: the dict from the last evaluation and the
-      list of the last evaluation's exporter results (`(None, None)` if no
-      evaluation ran, e.g. training stopped before writing a new checkpoint).
+      Locally, `(metrics, export_results)`: the dict from the last
+      evaluation and the list of the last evaluation's exporter results
+      (`(None, None)` if no evaluation ran, e.g. training stopped before
+      writing a new checkpoint). On a cluster, None, as the original.
 
     Raises:
       TypeError: If an argument has the wrong type.
-      ValueError: If TF_CONFIG describes a cluster (distributed
-        `train_and_evaluate` is not supported in this release).
-      RuntimeError: If no new checkpoint exists when an evaluation is due.
+      ValueError: If TF_CONFIG has an evaluator with a task id other than 0,
+        or a task type that has no role.
+      RuntimeError: If no new checkpoint exists when an evaluation is due
+        (local runs).
     """
     _assert_eval_spec(eval_spec)
     from kerasbridge.estimator import Estimator
@@ -181,14 +193,22 @@ def train_and_evaluate(estimator, train_spec, eval_spec):
             "For distributed training, there can only be one `evaluator` task "
             f"(with task id 0).  Given task id {config.task_id}"
         )
-    if config.cluster_spec or config.task_type == TaskType.EVALUATOR:
-        raise ValueError(
-            "Distributed `train_and_evaluate` is not supported in this release "
-            "of kerasbridge: TF_CONFIG describes a cluster (task_type="
-            f"{config.task_type!r}, task_id={config.task_id}). Unset TF_CONFIG "
-            "to train and evaluate locally."
+    if not config.cluster_spec and config.task_type != TaskType.EVALUATOR:
+        tf.compat.v1.logging.info(
+            "Running training and evaluation locally (non-distributed)."
         )
-    return _run_local(estimator, train_spec, eval_spec)
+        return _run_local(estimator, train_spec, eval_spec)
+    evaluator = _Evaluator(estimator, eval_spec, train_spec.max_steps)
+    _cluster_roles.run_task(
+        estimator,
+        train_spec,
+        eval_spec,
+        evaluator,
+        lambda: _NewCheckpointListenerForEvaluate(
+            evaluator, eval_spec.throttle_secs
+        ),
+    )
+    return None
 
 
 def _run_local(estimator, train_spec, eval_spec):

@@ -264,25 +264,6 @@ def test_train_and_evaluate_type_checks(tmp_path):
     assert not os.listdir(tmp_path)  # nothing ran
 
 
-def test_distributed_tf_config_is_rejected(monkeypatch, tmp_path):
-    cluster = {"chief": ["h0:1"], "worker": ["h1:1"]}
-    monkeypatch.setenv(
-        "TF_CONFIG",
-        json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}}),
-    )
-    estimator = _estimator(tmp_path)
-    with pytest.raises(
-        ValueError,
-        match="^Distributed `train_and_evaluate` is not supported in this release",
-    ):
-        train_and_evaluate(
-            estimator,
-            TrainSpec(train_input_fn, max_steps=1),
-            EvalSpec(eval_input_fn),
-        )
-    assert not os.listdir(tmp_path)
-
-
 def test_second_evaluator_is_rejected(monkeypatch, tmp_path):
     cluster = {"chief": ["h0:1"]}
     monkeypatch.setenv(

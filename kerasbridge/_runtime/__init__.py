@@ -9,6 +9,10 @@
 * `_metrics`: turning `eval_metric_ops` into value and update ops.
 * `_summaries`: writing evaluation results for TensorBoard.
 * `_train`, `_evaluate`, `_predict`: the three session loops.
+* `_cluster`: TF_CONFIG clusters: servers, ps placement, chief/worker session
+  creators; `_cluster_roles`: what each task does in `train_and_evaluate`;
+  `_cluster_launcher`: the loopback cluster behind `python -m
+  kerasbridge.cluster`.
 
 Export (SavedModel) will live beside these as its own module.
 """

@@ -1,11 +1,15 @@
 """Finding, checking and reading name-based checkpoints in a model_dir."""
 
+import contextlib
+import glob
 import os
 
 import tensorflow as tf
 from tensorflow.python.ops import resource_variable_ops
 
 _GraphKeys = tf.compat.v1.GraphKeys
+# Set on the DataLossError `reading` raises, so outer `reading`s pass it on.
+_REPORTED = "_kerasbridge_reported_checkpoint"
 
 
 def latest_checkpoint(model_dir):
@@ -78,14 +82,132 @@ def _is_checkpoint_prefix(path):
 
 
 def global_step_in(model_dir):
-    """The global step stored in the latest checkpoint, 0 without one."""
+    """The global step stored in the latest checkpoint, 0 without one.
+
+    Raises:
+        tf.errors.DataLossError: The checkpoint's files cannot be read.
+    """
     path = latest_checkpoint(model_dir)
     if not path:
         return 0
     try:
-        return int(tf.train.load_variable(path, "global_step"))
+        with reading(path):
+            return int(tf.train.load_variable(path, "global_step"))
     except (tf.errors.NotFoundError, ValueError):
         return 0
+
+
+@contextlib.contextmanager
+def reading(checkpoint_path):
+    """Turns a failure to read `checkpoint_path`'s files into one clear error.
+
+    A truncated or garbled checkpoint fails in many ways depending on which
+    file is damaged and who reads it: `IndexError` from the checkpoint
+    reader, a bare `OpError` ("not an sstable"), `DataLossError` (checksum)
+    or `OutOfRangeError` (short read) from `RestoreV2`. Inside this context
+    each becomes a `tf.errors.DataLossError` naming the damaged file and how
+    to fall back to an earlier checkpoint. Other errors (e.g. a variable
+    missing from the checkpoint) pass through.
+
+    Args:
+        checkpoint_path: The checkpoint prefix being read.
+
+    Raises:
+        tf.errors.DataLossError: Reading the checkpoint failed.
+    """
+    try:
+        yield
+    except (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError) as err:
+        if getattr(err, _REPORTED, False):
+            raise  # Already reported by an inner `reading`.
+        raise corrupt_checkpoint_error(checkpoint_path, err) from err
+    except tf.errors.OpError as err:
+        # The checkpoint reader raises the base class for an unreadable
+        # index file.
+        if type(err) is not tf.errors.OpError:
+            raise
+        raise corrupt_checkpoint_error(checkpoint_path, err) from err
+
+
+def corrupt_checkpoint_error(checkpoint_path, err):
+    """The `DataLossError` for an unreadable checkpoint (see `reading`)."""
+    checkpoint_path = os.fspath(checkpoint_path)
+    damaged = _damaged_files(checkpoint_path)
+    model_dir = os.path.dirname(checkpoint_path) or "."
+    earlier = _earlier_checkpoints(model_dir, checkpoint_path)
+    detail = _error_detail(err)
+    if earlier:
+        choices = ", ".join(repr(os.path.basename(p)) for p in earlier)
+        fallback = (
+            f"To fall back to an earlier checkpoint, edit {os.path.join(model_dir, 'checkpoint')} "
+            f"so that model_checkpoint_path names one of {choices} (training "
+            "then resumes from it), or pass checkpoint_path= with an earlier "
+            "prefix to evaluate/predict/export_saved_model."
+        )
+    else:
+        fallback = (
+            "There is no earlier checkpoint to fall back to: delete the "
+            f"damaged {os.path.basename(checkpoint_path)}.* files and the "
+            f"{os.path.join(model_dir, 'checkpoint')} file to start again, or "
+            "pass checkpoint_path= with a good checkpoint."
+        )
+    message = (
+        f"The checkpoint {checkpoint_path} is corrupt or incomplete: cannot "
+        f"read {' / '.join(damaged)} ({type(err).__name__}: {detail}). "
+        + fallback
+    )
+    error = tf.errors.DataLossError(None, None, message)
+    setattr(error, _REPORTED, True)
+    return error
+
+
+def _error_detail(err):
+    """The line of an error message that says what went wrong."""
+    message = getattr(err, "message", None) or str(err)
+    lines = [line for line in message.splitlines() if line.strip()]
+    # Session errors wrap it in "Graph execution error:" and a traceback.
+    useful = [
+        line
+        for line in lines
+        if not line[0].isspace()
+        and not line.startswith(("Graph execution error", "Detected at node", "Node: "))
+    ]
+    return (useful or lines or [type(err).__name__])[0]
+
+
+def _damaged_files(checkpoint_path):
+    """The index file if it cannot be parsed, else the data file(s)."""
+    index = checkpoint_path + ".index"
+    if not tf.io.gfile.exists(index):
+        # A V1 checkpoint is one file.
+        return [checkpoint_path]
+    try:
+        reader = tf.train.load_checkpoint(checkpoint_path)
+    except Exception:  # pylint: disable=broad-except
+        return [index]
+    shards = sorted(glob.glob(glob.escape(checkpoint_path) + ".data-*"))
+    bad = []
+    for name in reader.get_variable_to_shape_map():
+        try:
+            reader.get_tensor(name)
+        except Exception:  # pylint: disable=broad-except
+            bad = shards
+            break
+    return bad or shards or [index]
+
+
+def _earlier_checkpoints(model_dir, checkpoint_path):
+    state = tf.train.get_checkpoint_state(model_dir)
+    if state is None:
+        return []
+    paths = list(state.all_model_checkpoint_paths)
+    keep = []
+    for path in paths:
+        full = path if os.path.isabs(path) else os.path.join(model_dir, path)
+        if os.path.normpath(full) == os.path.normpath(checkpoint_path):
+            break
+        keep.append(full)
+    return keep
 
 
 def default_saver(config):
@@ -130,9 +252,10 @@ def check_restorable(checkpoint_path, scaffold):
     savers = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.SAVERS)
     if savers and any(s._var_list is not None for s in savers):
         return
-    stored = tf.train.load_checkpoint(
-        checkpoint_path
-    ).get_variable_to_shape_map()
+    with reading(checkpoint_path):
+        stored = tf.train.load_checkpoint(
+            checkpoint_path
+        ).get_variable_to_shape_map()
     missing, mismatched = [], []
     for name, shape in _graph_saveables():
         if name not in stored:
@@ -262,7 +385,8 @@ def run_restore(session, restore_op, checkpoint_path):
         "Restoring parameters from %s", os.fspath(checkpoint_path)
     )
     try:
-        session.run(restore_op)
+        with reading(checkpoint_path):
+            session.run(restore_op)
     except tf.errors.NotFoundError as err:
         raise _restore_error(
             err, "a Variable name or other graph key that is missing"

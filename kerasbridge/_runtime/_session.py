@@ -23,6 +23,8 @@ import tensorflow as tf
 from tensorflow.python.client import session as session_lib
 
 from kerasbridge import run_config as run_config_lib
+from kerasbridge._runtime import _checkpoints
+from kerasbridge._runtime import _cluster
 from kerasbridge._runtime import _quiet
 from kerasbridge._runtime import _restoring_session
 
@@ -116,6 +118,27 @@ class _CachingSessionCreator(tf.compat.v1.train.SessionCreator):
         with _quiet.own_deprecations():
             session = self._creator.create_session()
         return _CachedRunSession(session)
+
+
+class _CheckpointReadingCreator(tf.compat.v1.train.SessionCreator):
+    """Reports a damaged checkpoint met while creating a session clearly.
+
+    Args:
+        creator: The `SessionCreator` that may restore a checkpoint.
+        checkpoint_path: A callable returning the prefix it restores (or
+            None), asked when a session is created.
+    """
+
+    def __init__(self, creator, checkpoint_path):
+        self._creator = creator
+        self._checkpoint_path = checkpoint_path
+
+    def create_session(self):
+        path = self._checkpoint_path()
+        if not path:
+            return self._creator.create_session()
+        with _checkpoints.reading(path):
+            return self._creator.create_session()
 
 
 def fetch_runner(session, fetches, hooks):
@@ -245,6 +268,7 @@ def monitored_session(scaffold, checkpoint_path, master, config, hooks):
     creator = _restoring_session.RestoringSessionCreator(
         scaffold, checkpoint_path, master, config, hooks
     )
+    creator = _CheckpointReadingCreator(creator, lambda: checkpoint_path)
     return tf.compat.v1.train.MonitoredSession(
         session_creator=_CachingSessionCreator(creator), hooks=hooks
     )
@@ -265,30 +289,43 @@ def monitored_training_session(
     """`MonitoredTrainingSession` without its own checkpoint hook.
 
     Same session creators and the same chief hooks, in the same order
-    (chief-only hooks, `StepCounterHook`, `SummarySaverHook`, then `hooks`),
+    (chief-only hooks, `StepCounterHook`, `SummarySaverHook`, then `hooks`;
+    `NanTensorHook`s first of all),
     as `tf.compat.v1.train.MonitoredTrainingSession(...,
     save_checkpoint_secs=0)`: the Estimator adds its own
-    `CheckpointSaverHook` among `chief_only_hooks`.
+    `CheckpointSaverHook` among `chief_only_hooks`. On a cluster the chief
+    uses `_cluster.RejoiningChiefSessionCreator`.
 
     Returns:
         A `tf.compat.v1.train.MonitoredSession`.
     """
     if not is_chief:
-        creator = tf.compat.v1.train.WorkerSessionCreator(
+        creator = _cluster.PollingWorkerSessionCreator(
             scaffold=scaffold,
             master=master,
             config=config,
             max_wait_secs=max_wait_secs,
         )
         return tf.compat.v1.train.MonitoredSession(
-            session_creator=_CachingSessionCreator(creator), hooks=list(hooks)
+            session_creator=_CachingSessionCreator(creator),
+            hooks=list(hooks),
+            stop_grace_period_secs=_cluster.stop_grace_period_secs(master),
         )
     all_hooks = list(chief_only_hooks)
-    creator = tf.compat.v1.train.ChiefSessionCreator(
-        scaffold=scaffold,
-        checkpoint_dir=checkpoint_dir,
-        master=master,
-        config=config,
+    # On a cluster the chief may restart while the ps keeps the model.
+    creator_type = (
+        _cluster.RejoiningChiefSessionCreator
+        if _cluster.is_remote(master)
+        else tf.compat.v1.train.ChiefSessionCreator
+    )
+    creator = _CheckpointReadingCreator(
+        creator_type(
+            scaffold=scaffold,
+            checkpoint_dir=checkpoint_dir,
+            master=master,
+            config=config,
+        ),
+        lambda: _checkpoints.latest_checkpoint(checkpoint_dir),
     )
     if log_step_count_steps and log_step_count_steps > 0:
         all_hooks.append(
@@ -306,5 +343,19 @@ def monitored_training_session(
         )
     all_hooks.extend(hooks)
     return tf.compat.v1.train.MonitoredSession(
-        session_creator=_CachingSessionCreator(creator), hooks=all_hooks
+        session_creator=_CachingSessionCreator(creator),
+        hooks=_nan_checks_first(all_hooks),
+        stop_grace_period_secs=_cluster.stop_grace_period_secs(master),
     )
+
+
+def _nan_checks_first(hooks):
+    """`hooks` with the `NanTensorHook`s moved to the front.
+
+    Hooks see a step's results in list order, and the checkpoint saver is
+    among the chief-only hooks that come first: a step whose loss is NaN
+    would be saved before the NaN check stopped training. Checking first
+    keeps the last checkpoint a good one.
+    """
+    nan_hooks = [h for h in hooks if isinstance(h, tf.compat.v1.train.NanTensorHook)]
+    return nan_hooks + [h for h in hooks if h not in nan_hooks]

@@ -4,6 +4,7 @@ import tensorflow as tf
 from tensorflow.python.training import training_util
 
 from kerasbridge._runtime import _checkpoints
+from kerasbridge._runtime import _cluster
 from kerasbridge._runtime import _graph
 from kerasbridge._runtime import _inputs
 from kerasbridge._runtime import _metrics
@@ -43,7 +44,8 @@ def train(
             model_dir checkpoint the graph cannot restore.
     """
     model_dir = config.model_dir
-    with _graph.call_graph(config) as (graph, global_step):
+    device_fn = _cluster.training_device_fn(config)
+    with _graph.call_graph(config, device_fn) as (graph, global_step):
         features, labels, input_hooks = _inputs.call_input_fn(
             input_fn, ModeKeys.TRAIN, params, config
         )
@@ -125,7 +127,11 @@ def _run_loop(config, spec, worker_hooks, chief_hooks):
         hooks=worker_hooks,
         chief_only_hooks=tuple(chief_hooks) + tuple(spec.training_chief_hooks),
         save_summaries_steps=config.save_summary_steps,
-        config=config.session_config,
+        config=_cluster.session_config_for_graph(
+            config.session_config,
+            config.master,
+            tf.compat.v1.get_default_graph(),
+        ),
         max_wait_secs=config.session_creation_timeout_secs,
         log_step_count_steps=config.log_step_count_steps,
     ) as session:

@@ -15,6 +15,7 @@ import os
 import tensorflow as tf
 from tensorflow.python.saved_model import model_utils
 
+from kerasbridge._runtime import _checkpoints
 from kerasbridge._runtime import _quiet
 from kerasbridge.export._model_graph import model_graph
 from kerasbridge.mode_keys import ModeKeys
@@ -176,7 +177,8 @@ def _add_meta_graph_for_mode(
         saver = spec.scaffold.saver or tf.compat.v1.train.Saver(sharded=True)
         with tf.compat.v1.Session(config=estimator.config.session_config) as session:
             try:
-                saver.restore(session, checkpoint_path)
+                with _checkpoints.reading(checkpoint_path):
+                    saver.restore(session, checkpoint_path)
             except tf.errors.NotFoundError as e:
                 raise ValueError(
                     "Could not load all requested variables from checkpoint. "
