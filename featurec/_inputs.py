@@ -21,7 +21,7 @@ Semantics, as `input_layer` sees the same values:
 
 * Nulls (Arrow validity, missing values of pandas string columns) are the
   missing value of the equivalent dense input: `''` for strings, NaN for
-  numbers, -1 for integer categorical features (decision 51).
+  numbers, -1 for integer categorical features (decision 44).
 
 String values become a CSR over one byte buffer: `buf` (uint8), `starts`,
 `ends` (int64). numpy `S` arrays are viewed without copying, lengths taken by

@@ -6,7 +6,7 @@ the cluster description read from TF_CONFIG.
 Fields, defaults, validation messages and the TF_CONFIG rules follow
 `tf.estimator.RunConfig` (tensorflow_estimator 2.15, `run_config.py`).
 
-Distribution strategies are not supported (decision 40 in docs/decisions.md):
+Distribution strategies are not supported (decision 59 in docs/decisions.md):
 `train_distribute`, `eval_distribute` and `experimental_distribute` only
 accept `None`, and the error says what to use instead. TF_CONFIG clusters
 train with between-graph replication on ps tasks instead.
@@ -53,7 +53,7 @@ _DISTRIBUTE_FIELDS = (
     "experimental_distribute",
 )
 
-# Decision 40 in docs/decisions.md: why strategies are rejected, and what
+# Decision 59 in docs/decisions.md: why strategies are rejected, and what
 # to use instead.
 _DISTRIBUTE_ERROR = (
     "`{name}` is not supported by kerasbridge yet: TensorFlow 2.21's "

@@ -19,7 +19,7 @@ from kerasbridge import heads
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "heads"
 CASES = json.loads((FIXTURE / "label_errors.json").read_text())
 
-# Deliberate departures (docs/decisions.md, 33): these fail while the graph
+# Deliberate departures (docs/decisions.md, 51): these fail while the graph
 # is built with a ValueError naming the problem, where the original failed
 # in TF internals (a lookup's TypeError, a run-time string Cast error).
 DEPARTURES = {

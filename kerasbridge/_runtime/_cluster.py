@@ -7,11 +7,11 @@ its own task, and runs it through its own in-process `tf.distribute.Server`.
 The ps tasks only serve.
 
 `RejoiningChiefSessionCreator` is the chief's session creator in a cluster
-(decision 38 in docs/decisions.md): a restarted chief whose ps tasks still
+(decision 57 in docs/decisions.md): a restarted chief whose ps tasks still
 hold an initialised model joins it instead of restoring the older checkpoint
 over it, so the global step never goes back. `PollingWorkerSessionCreator`
 is `WorkerSessionCreator` checking every second, not every 30, whether the
-chief's model is ready (decision 39).
+chief's model is ready (decision 58).
 """
 
 import tensorflow as tf
@@ -124,7 +124,7 @@ def session_config_for_graph(config, master, graph):
     sees only this task's devices and fails on variables placed on a ps
     ("Assigned device '/job:ps/...' does not match any device"). For such
     graphs on a cluster the session shares the cluster's devices with
-    functions; plain graphs keep the config as given (decision 41).
+    functions; plain graphs keep the config as given (decision 60).
 
     Args:
         config: The session `ConfigProto`, or None.
@@ -146,7 +146,7 @@ def session_config_for_graph(config, master, graph):
 
 
 # Seconds a closing training session waits for its queue-runner threads on
-# a cluster (decision 41). Locally MonitoredSession's 120.
+# a cluster (decision 60). Locally MonitoredSession's 120.
 CLUSTER_STOP_GRACE_SECS = 10
 _LOCAL_STOP_GRACE_SECS = 120
 

@@ -36,7 +36,7 @@ def _baseline_logits(features, units, weight_column):
     sizes = [tf.shape(_dense_or_sparse(features[k]), out_type=tf.int64)[0] for k in keys]
     checks = [tf.debugging.assert_equal(sizes[0], s) for s in sizes[1:]]
     # Created before the checks: an initializer depending on the input iterator
-    # could not run (the original's failure with several features, decision 38).
+    # could not run (the original's failure with several features, decision 56).
     bias = tf.compat.v1.get_variable(
         "baseline/bias", shape=(units,), dtype=tf.float32, use_resource=True,
         initializer=tf.compat.v1.zeros_initializer())
