@@ -15,7 +15,7 @@ from kerasbridge.heads._keys import PREDICT_SERVING_KEY
 from kerasbridge.heads._keys import REGRESS_SERVING_KEY
 from kerasbridge.heads._keys import MetricKeys
 from kerasbridge.heads._keys import PredictionKeys
-from kerasbridge.heads.head import Head
+from kerasbridge.heads._single_head import _SingleHead
 
 _VALID_KEYS = (
     PredictionKeys.LOGITS,
@@ -28,7 +28,7 @@ _VALID_KEYS = (
 )
 
 
-class BinaryClassHead(Head):
+class BinaryClassHead(_SingleHead):
     """Binary classification with `sigmoid_cross_entropy_with_logits`.
 
     Logits are `[D0, ..., DN, 1]`; labels match them (or lack the last
@@ -120,26 +120,6 @@ class BinaryClassHead(Head):
         )
         return unweighted_loss, weights
 
-    def loss(
-        self,
-        labels,
-        logits,
-        features=None,
-        mode=None,
-        regularization_losses=None,
-    ):
-        """The regularized training loss; see `Head.loss`."""
-        del mode  # Unused by this head.
-        with tf.compat.v1.name_scope("losses"):
-            logits = _checks.logits_with_final_dim(logits, 1)
-            labels = self._processed_labels(logits, labels)
-            unweighted_loss, weights = self._unweighted_loss_and_weights(
-                logits, labels, features
-            )
-            training_loss = _losses.weighted_loss(
-                unweighted_loss, weights, self._loss_reduction
-            )
-            return _losses.regularized(training_loss, regularization_losses)
 
     def predictions(self, logits, keys=None):
         """`logits`, `logistic`, `probabilities`, `class_ids`, `classes`,

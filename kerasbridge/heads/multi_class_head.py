@@ -13,7 +13,7 @@ from kerasbridge.heads._keys import DEFAULT_SERVING_KEY
 from kerasbridge.heads._keys import PREDICT_SERVING_KEY
 from kerasbridge.heads._keys import MetricKeys
 from kerasbridge.heads._keys import PredictionKeys
-from kerasbridge.heads.head import Head
+from kerasbridge.heads._single_head import _SingleHead
 
 _VALID_KEYS = (
     PredictionKeys.LOGITS,
@@ -25,7 +25,7 @@ _VALID_KEYS = (
 )
 
 
-class MultiClassHead(Head):
+class MultiClassHead(_SingleHead):
     """Multi-class classification with sparse softmax cross entropy.
 
     Logits are `[D0, ..., DN, n_classes]`; labels are `[D0, ..., DN, 1]` (or
@@ -121,26 +121,6 @@ class MultiClassHead(Head):
         )
         return unweighted_loss, weights
 
-    def loss(
-        self,
-        labels,
-        logits,
-        features=None,
-        mode=None,
-        regularization_losses=None,
-    ):
-        """The regularized training loss; see `Head.loss`."""
-        del mode  # Unused by this head.
-        with tf.compat.v1.name_scope("losses"):
-            logits = _checks.logits_with_final_dim(logits, self._n_classes)
-            label_ids = self._processed_labels(logits, labels)
-            unweighted_loss, weights = self._unweighted_loss_and_weights(
-                logits, label_ids, features
-            )
-            training_loss = _losses.weighted_loss(
-                unweighted_loss, weights, self._loss_reduction
-            )
-            return _losses.regularized(training_loss, regularization_losses)
 
     def predictions(self, logits, keys=None):
         """`logits`, `probabilities`, `class_ids`, `classes`,

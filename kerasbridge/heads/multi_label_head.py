@@ -13,7 +13,7 @@ from kerasbridge.heads._keys import DEFAULT_SERVING_KEY
 from kerasbridge.heads._keys import PREDICT_SERVING_KEY
 from kerasbridge.heads._keys import MetricKeys
 from kerasbridge.heads._keys import PredictionKeys
-from kerasbridge.heads.head import Head
+from kerasbridge.heads._single_head import _SingleHead
 
 _VALID_KEYS = (
     PredictionKeys.LOGITS,
@@ -22,7 +22,7 @@ _VALID_KEYS = (
 )
 
 
-class MultiLabelHead(Head):
+class MultiLabelHead(_SingleHead):
     """Multi-label classification with sigmoid cross entropy per class.
 
     Logits are `[D0, ..., DN, n_classes]`. Labels are a 0/1 indicator
@@ -171,26 +171,6 @@ class MultiLabelHead(Head):
         )
         return unweighted_loss, weights
 
-    def loss(
-        self,
-        labels,
-        logits,
-        features=None,
-        mode=None,
-        regularization_losses=None,
-    ):
-        """The regularized training loss; see `Head.loss`."""
-        del mode  # Unused by this head.
-        with tf.compat.v1.name_scope("losses"):
-            logits = _checks.logits_with_final_dim(logits, self._n_classes)
-            processed = self._processed_labels(logits, labels)
-            unweighted_loss, weights = self._unweighted_loss_and_weights(
-                logits, processed, features
-            )
-            training_loss = _losses.weighted_loss(
-                unweighted_loss, weights, self._loss_reduction
-            )
-            return _losses.regularized(training_loss, regularization_losses)
 
     def predictions(self, logits, keys=None):
         """`logits`, `probabilities`, `classes` (all class names per row)."""

@@ -13,10 +13,10 @@ from kerasbridge.heads._keys import PREDICT_SERVING_KEY
 from kerasbridge.heads._keys import REGRESS_SERVING_KEY
 from kerasbridge.heads._keys import MetricKeys
 from kerasbridge.heads._keys import PredictionKeys
-from kerasbridge.heads.head import Head
+from kerasbridge.heads._single_head import _SingleHead
 
 
-class RegressionHead(Head):
+class RegressionHead(_SingleHead):
     """Regression with squared error (or a custom `loss_fn`).
 
     Logits and labels are `[D0, ..., DN, label_dimension]` (labels may lack
@@ -98,28 +98,6 @@ class RegressionHead(Head):
         )
         return unweighted_loss, weights
 
-    def loss(
-        self,
-        labels,
-        logits,
-        features=None,
-        mode=None,
-        regularization_losses=None,
-    ):
-        """The regularized training loss; see `Head.loss`."""
-        del mode  # Unused by this head.
-        with tf.compat.v1.name_scope("losses"):
-            logits = _checks.logits_with_final_dim(
-                logits, self._logits_dimension
-            )
-            labels = self._processed_labels(logits, labels)
-            unweighted_loss, weights = self._unweighted_loss_and_weights(
-                logits, labels, features
-            )
-            training_loss = _losses.weighted_loss(
-                unweighted_loss, weights, self._loss_reduction
-            )
-            return _losses.regularized(training_loss, regularization_losses)
 
     def predictions(self, logits, keys=None):
         """`predictions` (and `logits` when there is an `inverse_link_fn`),
