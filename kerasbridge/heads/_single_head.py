@@ -13,7 +13,16 @@ class _SingleHead(Head):
     Subclasses give `_processed_labels(logits, labels)` and
     `_unweighted_loss_and_weights(logits, processed_labels, features)`;
     the loss reduces and regularizes them the same way for every such head.
+    Constructors set `_name` and `_loss_reduction`.
     """
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def loss_reduction(self):
+        return self._loss_reduction
 
     def loss(
         self,

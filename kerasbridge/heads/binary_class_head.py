@@ -76,16 +76,8 @@ class BinaryClassHead(_SingleHead):
         self._name = name
 
     @property
-    def name(self):
-        return self._name
-
-    @property
     def logits_dimension(self):
         return 1
-
-    @property
-    def loss_reduction(self):
-        return self._loss_reduction
 
     def _processed_labels(self, logits, labels):
         labels = _checks.dense_labels(labels, logits, 1)

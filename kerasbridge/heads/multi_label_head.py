@@ -97,16 +97,8 @@ class MultiLabelHead(_SingleHead):
         self._name = name
 
     @property
-    def name(self):
-        return self._name
-
-    @property
     def logits_dimension(self):
         return self._n_classes
-
-    @property
-    def loss_reduction(self):
-        return self._loss_reduction
 
     def _processed_labels(self, logits, labels):
         """Dense int64 indicator labels `[D0, ..., DN, n_classes]`."""

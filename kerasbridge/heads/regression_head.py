@@ -59,16 +59,8 @@ class RegressionHead(_SingleHead):
         self._name = name
 
     @property
-    def name(self):
-        return self._name
-
-    @property
     def logits_dimension(self):
         return self._logits_dimension
-
-    @property
-    def loss_reduction(self):
-        return self._loss_reduction
 
     def _processed_labels(self, logits, labels):
         labels = _checks.dense_labels(labels, logits, self._logits_dimension)
