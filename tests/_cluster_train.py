@@ -7,7 +7,8 @@ environment plus its own TF_CONFIG):
   KB_RECORD_DIR    where each task appends what it saw (see below)
   KB_MAX_STEPS     TrainSpec.max_steps
   KB_SAVE_STEPS    RunConfig.save_checkpoints_steps
-  KB_MODEL         "custom" (a model_fn) or "keras" (model_to_estimator)
+  KB_MODEL         "custom" (a model_fn), "keras" (model_to_estimator) or
+                   "canned" (a premade LinearRegressor)
   KB_STEP_SLEEP    seconds each training step sleeps (keeps runs long enough
                    to kill a task in the middle)
   KB_SYNC          "1": SyncReplicasOptimizer over all trainers, with its hook
@@ -151,6 +152,13 @@ def make_estimator():
         model = keras.Model(inputs, keras.layers.Dense(1, name="out")(inputs))
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
         return kb.model_to_estimator(model, config=config), None
+    if MODEL == "canned":
+        estimator = kb.LinearRegressor(
+            feature_columns=[tf.feature_column.numeric_column("x")],
+            optimizer=lambda: tf.compat.v1.train.GradientDescentOptimizer(0.05),
+            config=config,
+        )
+        return estimator, None
     return kb.Estimator(model_fn, config=config), ["dense/kernel", "dense/bias"]
 
 

@@ -339,6 +339,38 @@ def test_sync_replicas_aggregates_one_gradient_from_each_trainer(sync_cluster):
     assert 2 * SYNC_STEPS - 4 <= chief + worker <= 2 * SYNC_STEPS + 20
 
 
+# --- a premade estimator trains on the cluster like any Estimator ----------
+
+CANNED_STEPS = 60
+
+
+def test_a_canned_estimator_trains_with_its_variables_on_the_ps(tmp_path):
+    cluster, model_dir, _ = _cluster(
+        tmp_path, KB_MODEL="canned", KB_MAX_STEPS=CANNED_STEPS, KB_SAVE_STEPS=30
+    )
+    with cluster:
+        cluster.start_all()
+        _wait_ok(cluster, "chief")
+        _wait_ok(cluster, "worker")
+        on_ps = _read_from_ps(cluster.cluster["ps"][0], {
+            "global_step": (tf.int64, []),
+            "linear/linear_model/x/weights": (tf.float32, [1, 1]),
+        })
+    # Both trainers stop once the shared step reaches max_steps (the other
+    # may have one step in flight).
+    assert CANNED_STEPS <= on_ps["global_step"] <= CANNED_STEPS + 2
+    final = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(model_dir)))
+    assert CANNED_STEPS <= final.get_tensor("global_step") <= on_ps["global_step"]
+    weights = final.get_tensor("linear/linear_model/x/weights")
+    assert weights[0, 0] > 1.5   # trained from 0 towards y = 3x + 1
+    np.testing.assert_allclose(on_ps["linear/linear_model/x/weights"], weights, atol=0.05)
+    with open(os.path.join(model_dir, "graph.pbtxt")) as f:
+        graph_def = text_format.Parse(f.read(), tf.compat.v1.GraphDef())
+    devices = {n.name: n.device for n in graph_def.node if n.op == "VarHandleOp"}
+    assert "linear/linear_model/x/weights" in devices
+    assert all(d == "/job:ps/task:0" for d in devices.values()), devices
+
+
 # --- the launcher's command line -------------------------------------------
 
 _FAKE_TASK = textwrap.dedent(
