@@ -6,52 +6,17 @@ TF's hook formats the whole `GraphDef` as a text proto in
 Here the `GraphDef` is taken on the calling thread (C++), and a background
 thread formats and writes it while training runs; `join()` waits for it and
 re-raises its error, and the training loop joins before `train()` returns.
-The text of a graph already formatted in this process (same deterministic
-binary serialization) is reused, as when `train()` is called repeatedly. The
-file is byte-for-byte what `tf.io.write_graph` writes.
+The file is what TF's hook writes (`tf.io.write_graph` of the same `GraphDef`). The formatting
+still takes the GIL, so the gain is the overlap with TF's own work (session
+start, the first checkpoint, the first steps), largest with a spare core.
 """
 
-import collections
-import hashlib
-import os
-import sys
 import threading
 
 import tensorflow as tf
-from google.protobuf import text_format
 from tensorflow.python.framework import meta_graph
-from tensorflow.python.lib.io import file_io
 
 _GRAPH_FILE = "graph.pbtxt"
-_TEXT_CACHE_SIZE = 4
-_text_cache = collections.OrderedDict()  # sha256 of the binary GraphDef -> text
-_cache_lock = threading.Lock()
-
-
-def _graph_text(graph_def):
-    digest = hashlib.sha256(graph_def.SerializeToString(deterministic=True)).digest()
-    with _cache_lock:
-        text = _text_cache.get(digest)
-        if text is not None:
-            _text_cache.move_to_end(digest)
-            return text
-    text = text_format.MessageToString(graph_def)
-    with _cache_lock:
-        _text_cache[digest] = text
-        while len(_text_cache) > _TEXT_CACHE_SIZE:
-            _text_cache.popitem(last=False)
-    return text
-
-
-def write_graph_text(graph_def, logdir, name=_GRAPH_FILE):
-    """`tf.io.write_graph(graph_def, logdir, name)` (text), formatting at most
-    once per distinct graph in this process."""
-    if sys.byteorder == "big":  # tf.io.write_graph swaps tensor contents first
-        tf.io.write_graph(graph_def, logdir, name)
-        return
-    if not logdir.startswith("gs:"):
-        file_io.recursive_create_dir(logdir)
-    file_io.atomic_write_string_to_file(os.path.join(logdir, name), _graph_text(graph_def))
 
 
 class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
@@ -80,7 +45,7 @@ class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
     def _start_writer(self, graph_def):
         def run():
             try:
-                write_graph_text(graph_def, self._checkpoint_dir)
+                tf.io.write_graph(graph_def, self._checkpoint_dir, _GRAPH_FILE)
             except BaseException as e:  # re-raised by join()
                 self._error = e
 
