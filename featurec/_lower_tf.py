@@ -134,9 +134,11 @@ class Lowering:
 
     def _pruned_ids(self, spec):
         ids, _ = self.ids(spec)
-        keep = ids.values >= 0
-        rows = tf.boolean_mask(ids.indices[:, 0], keep)
-        return rows, tf.boolean_mask(ids.values, keep), ids.dense_shape[0]
+        # where + two gathers: what boolean_mask computes, in ~10 ops instead
+        # of ~45 (boolean_mask reshapes for any rank), fewer to build and run.
+        keep = tf.reshape(tf.where(ids.values >= 0), [-1])
+        rows = tf.gather(ids.indices[:, 0], keep)
+        return rows, tf.gather(ids.values, keep), ids.dense_shape[0]
 
     # -- dense outputs -------------------------------------------------------
 
