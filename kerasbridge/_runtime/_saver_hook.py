@@ -43,6 +43,8 @@ class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
         self._timer.update_last_triggered_step(global_step)
 
     def _start_writer(self, graph_def):
+        # A recreated session (after a preemption) writes again, after the first.
+        self.join()
         def run():
             try:
                 tf.io.write_graph(graph_def, self._checkpoint_dir, _GRAPH_FILE)
