@@ -14,7 +14,8 @@ original, ours, ...), reported as medians and the ratio ours / original:
                    cross) at batch 1,024: the DNN input matrix and the linear
                    logits computed from raw features in a session, rows/s.
                    Ours: `featurec.input_layer` + `featurec.linear_model` (the
-                   plan in TF ops, what the canned estimators run); also
+                   plan in TF ops, what the canned estimators run, the two
+                   parts sharing the categorical ids they both read); also
                    measured, ours only: `featurec.input_layer(use_kernels=True)`
                    (numba kernels through `tf.numpy_function`). The original:
                    `DenseFeatures` + the canned `LinearModel`, what its v2
@@ -129,9 +130,14 @@ def bench_wide_deep_input(batch, batches, mode="default"):
             logits = LinearModel(linear_cols, units=1)(features)
         else:
             import featurec
+            from featurec import _lower_tf
 
-            dense = featurec.input_layer(features, dnn_cols, use_kernels=(mode == "kernels"))
-            logits = featurec.linear_model(features, linear_cols)
+            # As the canned DNNLinearCombined* build it: both parts share the
+            # categorical ids they read (`_lower_tf.shared`).
+            with _lower_tf.shared(features):
+                dense = featurec.input_layer(features, dnn_cols,
+                                             use_kernels=(mode == "kernels"))
+                logits = featurec.linear_model(features, linear_cols)
         out = [dense, logits]
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run([tf.compat.v1.global_variables_initializer(),

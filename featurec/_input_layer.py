@@ -181,13 +181,8 @@ def _lowered_pieces(plan, features, tables, by_name):
     pieces, groups, batch = {}, {}, None
     for spec, _ in plan.outputs:
         if isinstance(spec, _spec.EmbeddingSpec) and _fusable(spec, by_name[spec.name]):
-            ids, _ = lowering.ids(spec.cat)
-            keep = ids.values >= 0
-            rows = tf.boolean_mask(ids.indices[:, 0], keep)
-            groups.setdefault((spec.combiner, spec.dim), []).append(
-                (spec, rows, tf.boolean_mask(ids.values, keep))
-            )
-            batch = ids.dense_shape[0]
+            rows, ids, batch = lowering.pruned_ids(spec.cat)
+            groups.setdefault((spec.combiner, spec.dim), []).append((spec, rows, ids))
         else:
             pieces[spec.name] = lowering.dense(spec)
     for (combiner, dim), group in groups.items():

@@ -87,11 +87,8 @@ def linear_model(
         for spec, var in zip(specs, weights):
             with tf.name_scope(_INVALID_SCOPE_CHARS.sub("_", spec.name)):
                 if _is_categorical(spec) and not isinstance(spec, _spec.WeightedSpec):
-                    ids, _ = lowering.ids(spec)
-                    keep = ids.values >= 0
-                    rows = tf.boolean_mask(ids.indices[:, 0], keep)
-                    group.append((spec, rows, tf.boolean_mask(ids.values, keep), var))
-                    batch = ids.dense_shape[0]
+                    rows, ids, batch = lowering.pruned_ids(spec)
+                    group.append((spec, rows, ids, var))
                 else:
                     sums.append(_weighted_sum(lowering, spec, var, sparse_combiner, units))
         if group:

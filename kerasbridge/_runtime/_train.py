@@ -9,6 +9,7 @@ from kerasbridge._runtime import _graph
 from kerasbridge._runtime import _inputs
 from kerasbridge._runtime import _metrics
 from kerasbridge._runtime import _model_fn
+from kerasbridge._runtime import _saver_hook
 from kerasbridge._runtime import _session
 from kerasbridge._runtime import _warm_start
 from kerasbridge.mode_keys import ModeKeys
@@ -95,7 +96,9 @@ def _saver_hooks(config, spec, worker_hooks, saving_listeners):
     ]
     if config.save_checkpoints_secs or config.save_checkpoints_steps:
         if not existing:
-            hook = tf.compat.v1.train.CheckpointSaverHook(
+            # TF's hook with graph.pbtxt written in the background (joined
+            # before train() returns): same files, off the first step's path.
+            hook = _saver_hook.CheckpointSaverHook(
                 config.model_dir,
                 save_secs=config.save_checkpoints_secs,
                 save_steps=config.save_checkpoints_steps,
@@ -119,6 +122,26 @@ def _saver_hooks(config, spec, worker_hooks, saving_listeners):
 def _run_loop(config, spec, worker_hooks, chief_hooks):
     loss = None
     ran_a_step = False
+    writers = [h for h in chief_hooks if isinstance(h, _saver_hook.CheckpointSaverHook)]
+    try:
+        loss, ran_a_step = _steps(config, spec, worker_hooks, chief_hooks)
+    except BaseException:
+        for hook in writers:
+            hook.join(raise_error=False)
+        raise
+    for hook in writers:
+        hook.join()
+    if not ran_a_step:
+        tf.compat.v1.logging.warning(
+            "Training with estimator made no steps. Perhaps input is empty or "
+            "misspecified."
+        )
+    return loss
+
+
+def _steps(config, spec, worker_hooks, chief_hooks):
+    loss = None
+    ran_a_step = False
     with _session.monitored_training_session(
         master=config.master,
         is_chief=config.is_chief,
@@ -139,9 +162,4 @@ def _run_loop(config, spec, worker_hooks, chief_hooks):
         while not session.should_stop():
             _, loss = session.run(fetches)
             ran_a_step = True
-    if not ran_a_step:
-        tf.compat.v1.logging.warning(
-            "Training with estimator made no steps. Perhaps input is empty or "
-            "misspecified."
-        )
-    return loss
+    return loss, ran_a_step

@@ -12,6 +12,7 @@ import math
 
 import tensorflow as tf
 
+from featurec import _lower_tf
 from kerasbridge.canned import _common, _optimizers
 from kerasbridge.canned.dnn import _check_dnn_args, dnn_logits
 from kerasbridge.canned.linear import check_sparse_combiner, linear_logits
@@ -30,19 +31,12 @@ def _combined_model_fn(features, labels, mode, head, linear_columns, linear_opti
                        dnn_columns, dnn_optimizer, dnn_hidden_units, dnn_activation_fn,
                        dnn_dropout, batch_norm, linear_sparse_combiner):
     _common.check_features(features)
-    parts = []  # (logits, trainable variables, update ops, optimizer factory)
-    if dnn_columns:
-        logits, trainable, update_ops = dnn_logits(
-            features, mode, head.logits_dimension, dnn_hidden_units, dnn_columns,
-            dnn_activation_fn, dnn_dropout, batch_norm)
-        parts.append((logits, trainable, update_ops, lambda: _optimizers.get_optimizer(
-            dnn_optimizer, learning_rate=_DNN_LEARNING_RATE)))
-    if linear_columns:
-        logits, trainable = linear_logits(
-            features, head.logits_dimension, linear_columns, linear_sparse_combiner)
-        _common.layer_summary(logits, "linear")
-        parts.append((logits, trainable, [], lambda: _optimizers.get_optimizer(
-            linear_optimizer, learning_rate=_linear_learning_rate(len(linear_columns)))))
+    # Both parts read the same raw features: their categorical ids (hash
+    # buckets, vocabulary lookups) are built once and shared.
+    with _lower_tf.shared(features):
+        parts = _parts(features, mode, head, linear_columns, linear_optimizer, dnn_columns,
+                       dnn_optimizer, dnn_hidden_units, dnn_activation_fn, dnn_dropout,
+                       batch_norm, linear_sparse_combiner)
     logits = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
 
     def train_op_fn(loss):
@@ -55,6 +49,25 @@ def _combined_model_fn(features, labels, mode, head, linear_columns, linear_opti
 
     return head.create_estimator_spec(
         features=features, mode=mode, labels=labels, logits=logits, train_op_fn=train_op_fn)
+
+
+def _parts(features, mode, head, linear_columns, linear_optimizer, dnn_columns, dnn_optimizer,
+           dnn_hidden_units, dnn_activation_fn, dnn_dropout, batch_norm, linear_sparse_combiner):
+    """[(logits, trainable variables, update ops, optimizer factory)] per part."""
+    parts = []
+    if dnn_columns:
+        logits, trainable, update_ops = dnn_logits(
+            features, mode, head.logits_dimension, dnn_hidden_units, dnn_columns,
+            dnn_activation_fn, dnn_dropout, batch_norm)
+        parts.append((logits, trainable, update_ops, lambda: _optimizers.get_optimizer(
+            dnn_optimizer, learning_rate=_DNN_LEARNING_RATE)))
+    if linear_columns:
+        logits, trainable = linear_logits(
+            features, head.logits_dimension, linear_columns, linear_sparse_combiner)
+        _common.layer_summary(logits, "linear")
+        parts.append((logits, trainable, [], lambda: _optimizers.get_optimizer(
+            linear_optimizer, learning_rate=_linear_learning_rate(len(linear_columns)))))
+    return parts
 
 
 def _validate_columns(linear_feature_columns, dnn_feature_columns, dnn_hidden_units,
