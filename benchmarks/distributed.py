@@ -16,7 +16,7 @@ side with ours.
 
 Run:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/distributed.py [--steps 1500]
-        [--impl ours original] [--original-python /work/v215/bin/python]
+        [--impl ours original] [--original-python PATH]
 """
 
 import argparse
@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import _original
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HIDDEN = 256
@@ -147,11 +149,16 @@ def main():
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--model-dir")
     parser.add_argument("--record-dir")
-    parser.add_argument("--original-python", default="/work/v215/bin/python")
+    _original.add_option(parser)
     args = parser.parse_args()
     if args.task:
         args.impl = args.impl[0]
         return _task_main(args)
+    if args.original_python is None:
+        args.impl = [impl for impl in args.impl if impl != "original"]
+        print(_original.NO_RATIO)
+    elif "original" in args.impl:
+        _original.check_interpreter(args.original_python)
     print(f"load before: {os.getloadavg()}")
     layouts = [(0, 0), (1, 1), (2, 1), (1, 2), (2, 2)]
     results = {}

@@ -10,7 +10,7 @@ the runtime's cost from the Estimator's.
 
 Run:
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/ps_round_trip.py
-        [--original-python /work/v215/bin/python]
+        [--original-python PATH]
 """
 
 import argparse
@@ -19,6 +19,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import _original
 
 FEATURES, HIDDEN, BATCH = 128, 256, 64
 
@@ -80,13 +82,18 @@ def _measure(share):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--measure", choices=["plain", "share"])
-    parser.add_argument("--original-python", default="/work/v215/bin/python")
+    _original.add_option(parser)
     args = parser.parse_args()
     if args.measure:
         return _measure(args.measure == "share")
+    runs = [(sys.executable, "plain"), (sys.executable, "share")]
+    if args.original_python is None:
+        print(_original.NO_RATIO)
+    else:
+        _original.check_interpreter(args.original_python)
+        runs.insert(0, (args.original_python, "plain"))
     print(f"load before: {os.getloadavg()}")
-    for python, mode in [(args.original_python, "plain"), (sys.executable, "plain"),
-                         (sys.executable, "share")]:
+    for python, mode in runs:
         subprocess.run([python, os.path.abspath(__file__), "--measure", mode], check=True,
                        stderr=subprocess.DEVNULL)
     print(f"load after: {os.getloadavg()}")
