@@ -17,7 +17,9 @@ original, ours, ...), reported as medians and the ratio ours / original:
                    plan in TF ops, what the canned estimators run, the two
                    parts sharing the categorical ids they both read); also
                    measured, ours only: `featurec.input_layer(use_kernels=True)`
-                   (numba kernels through `tf.numpy_function`). The original:
+                   (numba kernels through `tf.numpy_function`), and the floor:
+                   the same session steps touching each raw feature with no
+                   columns computed (the best any in-session input stage can do). The original:
                    `DenseFeatures` + the canned `LinearModel`, what its v2
                    estimators run. The raw batches are cached in the pipeline,
                    so the figure is the columns' cost, not tf.data's slicing.
@@ -123,7 +125,11 @@ def bench_wide_deep_input(batch, batches, mode="default"):
         # string columns (as costly as the columns themselves) stays out of the figure.
         ds = tf.data.Dataset.from_tensor_slices(feats).batch(batch).cache().repeat()
         features = tf.compat.v1.data.make_one_shot_iterator(ds).get_next()
-        if _original.side() == _original.ORIGINAL:
+        if mode == "floor":
+            # Our part at zero: the same cached batches reach the session and
+            # each feature is touched, but no column is computed.
+            out = [tf.size(v) for v in features.values()]
+        elif _original.side() == _original.ORIGINAL:
             from tensorflow_estimator.python.estimator.canned.linear import LinearModel
 
             dense = tf.keras.layers.DenseFeatures(dnn_cols)(features)
@@ -138,7 +144,8 @@ def bench_wide_deep_input(batch, batches, mode="default"):
                 dense = featurec.input_layer(features, dnn_cols,
                                              use_kernels=(mode == "kernels"))
                 logits = featurec.linear_model(features, linear_cols)
-        out = [dense, logits]
+        if mode != "floor":
+            out = [dense, logits]
         with tf.compat.v1.Session(graph=graph) as sess:
             sess.run([tf.compat.v1.global_variables_initializer(),
                       tf.compat.v1.tables_initializer()])
@@ -182,6 +189,20 @@ def _report(name, results, key, unit):
     print(line, flush=True)
 
 
+def _report_floor(res, floor):
+    """The best in-session ratio, and the columns' own cost per batch on each side."""
+    ms = {name: {side: 1024e3 / rate  # ms a batch of 1,024
+                 for side, rate in _original.medians(r, "rows_per_sec").items()}
+          for name, r in (("total", res), ("floor", floor))}
+    ours, orig = _original.OURS, _original.ORIGINAL
+    best = ms["total"][orig] / ms["floor"][ours]
+    cols = {side: ms["total"][side] - ms["floor"][side] for side in (ours, orig)}
+    print(f"  best ratio any in-session input stage could reach here: {best:.2f}x "
+          f"(our columns at zero cost)", flush=True)
+    print(f"  the columns' own cost a batch (total - floor): ours {cols[ours]:.3f} ms, "
+          f"original {cols[orig]:.3f} ms, ratio {cols[orig] / cols[ours]:.2f}x", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _original.add_option(parser)
@@ -210,6 +231,14 @@ def main():
                                            batches=batches, mode="kernels")
             _report("  ours with use_kernels=True (numpy_function)", kernels, "rows_per_sec",
                     "rows/s")
+            # The floor: what a session step over the cached batches costs with
+            # no columns at all; original / floor bounds any in-session ratio.
+            floor = _original.interleave(sides, "wide_deep_input", args.rounds, batch=1024,
+                                         batches=batches, mode="floor")
+            _report("  floor: no columns, each side's session", floor, "rows_per_sec",
+                    "rows/s")
+            if _original.ORIGINAL in sides:
+                _report_floor(res, floor)
         wd_steps = 150 if args.quick else 500
         if run("wide_deep_train"):
             res = _original.interleave(sides, "wide_deep_train", args.rounds, steps=wd_steps,
