@@ -112,7 +112,6 @@ class BinaryClassHead(_SingleHead):
         )
         return unweighted_loss, weights
 
-
     def predictions(self, logits, keys=None):
         """`logits`, `logistic`, `probabilities`, `class_ids`, `classes`,
         `all_class_ids`, `all_classes` (or only those in `keys`)."""

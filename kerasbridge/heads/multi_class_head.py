@@ -113,7 +113,6 @@ class MultiClassHead(_SingleHead):
         )
         return unweighted_loss, weights
 
-
     def predictions(self, logits, keys=None):
         """`logits`, `probabilities`, `class_ids`, `classes`,
         `all_class_ids`, `all_classes` (or only those in `keys`)."""

@@ -163,7 +163,6 @@ class MultiLabelHead(_SingleHead):
         )
         return unweighted_loss, weights
 
-
     def predictions(self, logits, keys=None):
         """`logits`, `probabilities`, `classes` (all class names per row)."""
         if keys:

@@ -90,7 +90,6 @@ class RegressionHead(_SingleHead):
         )
         return unweighted_loss, weights
 
-
     def predictions(self, logits, keys=None):
         """`predictions` (and `logits` when there is an `inverse_link_fn`),
         or only those in `keys`."""
