@@ -29,6 +29,16 @@ from featurec._strings import SEG_COUNT, hash_items
 PARALLEL_MIN_ROWS = 1024
 CHUNK_ROWS = 128
 
+# Only the explicit `prange` runs in parallel. With `parallel=True` numba also
+# turns the small bookkeeping arrays (`np.zeros`, `np.full`) into parallel
+# regions, which woke the sleeping OpenMP workers on every call, even below
+# PARALLEL_MIN_ROWS: 256 rows took 0.41 ms in the writer instead of 0.28 ms
+# (2 threads, idle machine, benchmarks/featurec_breakdown.py --batch 256).
+_PRANGE_ONLY = {
+    "prange": True, "numpy": False, "setitem": False, "reduction": False,
+    "comprehension": False, "inplace_binop": False, "stencil": False, "fusion": False,
+}
+
 _cold_cache_checked = False
 
 
@@ -264,7 +274,7 @@ def _check_embeddings(emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta
     return -1, -1, max_len
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=_PRANGE_ONLY)
 def write_outputs(
     out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops,
     emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, seg, fused,
