@@ -239,12 +239,10 @@ class BinaryClassHead(_SingleHead):
         )
         class_ids = preds[PredictionKeys.CLASS_IDS]
         logistic = preds[PredictionKeys.LOGISTIC]
-        logits = _checks.logits_with_final_dim(logits, 1)
-        labels = self._processed_labels(logits, labels)
-        unweighted_loss, weights = self._unweighted_loss_and_weights(
-            logits, labels, features
+        _, labels, unweighted_loss, weights = self._loss_parts(logits, labels, features)
+        self._update_loss_metrics(
+            eval_metrics, unweighted_loss, weights, regularization_losses
         )
-        eval_metrics[keys["loss_mean"]].update_state(unweighted_loss, weights)
         for key in ("accuracy", "precision", "recall"):
             eval_metrics[keys[key]].update_state(labels, class_ids, weights)
         eval_metrics[keys["prediction_mean"]].update_state(logistic, weights)
@@ -252,10 +250,6 @@ class BinaryClassHead(_SingleHead):
         eval_metrics[keys["accuracy_baseline"]].update_state()
         eval_metrics[keys["auc"]].update_state(labels, logistic, weights)
         eval_metrics[keys["auc_pr"]].update_state(labels, logistic, weights)
-        if regularization_losses is not None:
-            eval_metrics[keys["regularization"]].update_state(
-                tf.math.add_n(regularization_losses)
-            )
         for threshold in self._thresholds:
             for key in self._threshold_keys(threshold):
                 eval_metrics[key].update_state(labels, logistic, weights)

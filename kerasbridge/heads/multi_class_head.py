@@ -184,21 +184,15 @@ class MultiClassHead(_SingleHead):
         class_ids = self.predictions(logits, [PredictionKeys.CLASS_IDS])[
             PredictionKeys.CLASS_IDS
         ]
-        logits = _checks.logits_with_final_dim(logits, self._n_classes)
-        label_ids = self._processed_labels(logits, labels)
-        unweighted_loss, weights = self._unweighted_loss_and_weights(
-            logits, label_ids, features
+        _, label_ids, unweighted_loss, weights = self._loss_parts(
+            logits, labels, features
         )
-        eval_metrics[k(MetricKeys.LOSS_MEAN)].update_state(
-            unweighted_loss, weights
+        self._update_loss_metrics(
+            eval_metrics, unweighted_loss, weights, regularization_losses
         )
         eval_metrics[k(MetricKeys.ACCURACY)].update_state(
             label_ids, class_ids, weights
         )
-        if regularization_losses is not None:
-            eval_metrics[k(MetricKeys.LOSS_REGULARIZATION)].update_state(
-                tf.math.add_n(regularization_losses)
-            )
         return eval_metrics
 
     def _export_outputs(self, predictions):

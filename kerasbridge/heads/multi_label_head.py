@@ -248,23 +248,17 @@ class MultiLabelHead(_SingleHead):
         """Updates the metrics from `metrics()` with one batch."""
         del mode  # Unused by this head.
         k = self._summary_key
-        logits = _checks.logits_with_final_dim(logits, self._n_classes)
-        processed = self._processed_labels(logits, labels)
-        unweighted_loss, weights = self._unweighted_loss_and_weights(
-            logits, processed, features
+        logits, processed, unweighted_loss, weights = self._loss_parts(
+            logits, labels, features
         )
         probabilities = self.predictions(
             logits, [PredictionKeys.PROBABILITIES]
         )[PredictionKeys.PROBABILITIES]
-        eval_metrics[k(MetricKeys.LOSS_MEAN)].update_state(
-            unweighted_loss, weights
+        self._update_loss_metrics(
+            eval_metrics, unweighted_loss, weights, regularization_losses
         )
         for key in (MetricKeys.AUC, MetricKeys.AUC_PR):
             eval_metrics[k(key)].update_state(processed, probabilities, weights)
-        if regularization_losses is not None:
-            eval_metrics[k(MetricKeys.LOSS_REGULARIZATION)].update_state(
-                tf.math.add_n(regularization_losses)
-            )
         for threshold in self._thresholds:
             for key in self._threshold_keys(threshold):
                 eval_metrics[key].update_state(

@@ -144,22 +144,16 @@ class RegressionHead(_SingleHead):
         del mode  # Unused by this head.
         k = self._summary_key
         predicted = self.predictions(logits)[PredictionKeys.PREDICTIONS]
-        logits = _checks.logits_with_final_dim(logits, self._logits_dimension)
-        labels = self._processed_labels(logits, labels)
-        unweighted_loss, weights = self._unweighted_loss_and_weights(
+        _, labels, unweighted_loss, weights = self._loss_parts(
             logits, labels, features
         )
-        eval_metrics[k(MetricKeys.LOSS_MEAN)].update_state(
-            unweighted_loss, weights
+        self._update_loss_metrics(
+            eval_metrics, unweighted_loss, weights, regularization_losses
         )
         eval_metrics[k(MetricKeys.LABEL_MEAN)].update_state(labels, weights)
         eval_metrics[k(MetricKeys.PREDICTION_MEAN)].update_state(
             predicted, weights
         )
-        if regularization_losses is not None:
-            eval_metrics[k(MetricKeys.LOSS_REGULARIZATION)].update_state(
-                tf.math.add_n(regularization_losses)
-            )
         return eval_metrics
 
     def _export_outputs(self, predictions):
