@@ -30,13 +30,16 @@ class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
         # thread; the first checkpoint still writes its .meta file.
         global_step = session.run(self._global_step_tensor)
         graph = tf.compat.v1.get_default_graph()
-        if self._save_graph_def:
-            self._start_writer(graph.as_graph_def(add_shapes=True))
+        # One GraphDef for both files (TF's hook serialized the graph twice).
+        # The meta graph copies it before the writer thread starts reading it.
+        graph_def = graph.as_graph_def(add_shapes=True)
         saver = self._get_saver()
         meta_graph_def = meta_graph.create_meta_graph_def(
-            graph_def=graph.as_graph_def(add_shapes=True),
+            graph_def=graph_def,
             saver_def=saver.saver_def if saver else None,
         )
+        if self._save_graph_def:
+            self._start_writer(graph_def)
         self._summary_writer.add_graph(graph)
         self._summary_writer.add_meta_graph(meta_graph_def)
         self._save(session, global_step)

@@ -120,8 +120,6 @@ def _saver_hooks(config, spec, worker_hooks, saving_listeners):
 
 
 def _run_loop(config, spec, worker_hooks, chief_hooks):
-    loss = None
-    ran_a_step = False
     writers = [h for h in chief_hooks if isinstance(h, _saver_hook.CheckpointSaverHook)]
     try:
         loss, ran_a_step = _steps(config, spec, worker_hooks, chief_hooks)
