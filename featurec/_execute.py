@@ -299,7 +299,7 @@ class Batch:
             return
         todo = []  # (spec, fixed-width S array or None, packed CatValues or None)
         for spec in specs:
-            if id(spec) in self._cache or id(spec) in self._fused:
+            if id(spec) in self._cache:
                 continue
             c = self._named(spec, self.raw, spec.key, spec.name)
             arr = c[1] if c[0] == "dense" else None
