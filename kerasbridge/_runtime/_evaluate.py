@@ -57,8 +57,7 @@ def evaluate(
         value_ops, update_op = _metrics.build_eval_metrics(spec)
         if checkpoint is None and warm_start_settings is not None:
             _warm_start.apply_warm_start(warm_start_settings)
-        final_ops = dict(value_ops)
-        final_ops[_metrics.GLOBAL_STEP_KEY] = tf.identity(global_step)
+        final_ops = final_metric_ops(value_ops, global_step)
         eval_step = _eval_step_variable()
         with tf.control_dependencies([update_op]):
             step_update = eval_step.assign_add(1, read_value=False)
@@ -74,7 +73,6 @@ def evaluate(
             + [final_ops_hook]
         )
         tf.compat.v1.logging.info("Starting evaluation of %s", checkpoint)
-        done = 0
         with _session.monitored_session(
             scaffold,
             checkpoint,
@@ -84,11 +82,7 @@ def evaluate(
             ),
             all_hooks,
         ) as session:
-            while not session.should_stop():
-                session.run(step_update)
-                done += 1
-                if steps is not None and done >= steps:
-                    break
+            done = run_batches(session, step_update, steps)
         results = final_ops_hook.final_ops_values
         tf.compat.v1.logging.info(
             "Finished evaluation after %d steps. Saving dict for global step "
@@ -101,6 +95,28 @@ def evaluate(
             eval_dir, results, results[_metrics.GLOBAL_STEP_KEY], checkpoint
         )
     return results
+
+
+def final_metric_ops(value_ops, global_step):
+    """The values an evaluation reports: the metrics plus `global_step`."""
+    final_ops = dict(value_ops)
+    final_ops[_metrics.GLOBAL_STEP_KEY] = tf.identity(global_step)
+    return final_ops
+
+
+def run_batches(session, update_op, steps):
+    """Runs `update_op` until the input ends or `steps` batches; returns the count."""
+    done = 0
+    try:
+        while not session.should_stop():
+            session.run(update_op)
+            done += 1
+            if steps is not None and done >= steps:
+                break
+    except tf.errors.OutOfRangeError:
+        # The input ended: what MonitoredSession's exit treats as the normal end.
+        pass
+    return done
 
 
 def _eval_step_variable():

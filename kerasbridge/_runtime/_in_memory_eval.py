@@ -8,6 +8,7 @@ the same name, instead of restoring a checkpoint.
 
 import tensorflow as tf
 
+from kerasbridge._runtime import _evaluate
 from kerasbridge._runtime import _graph
 from kerasbridge._runtime import _inputs
 from kerasbridge._runtime import _metrics
@@ -41,8 +42,7 @@ class EvalGraph:
                     "InMemoryEvaluator does not support custom init_fn"
                 )
             value_ops, update_op = _metrics.build_eval_metrics(spec)
-            self._final_ops = dict(value_ops)
-            self._final_ops[_metrics.GLOBAL_STEP_KEY] = tf.identity(global_step)
+            self._final_ops = _evaluate.final_metric_ops(value_ops, global_step)
             self._update_op = update_op
             self._variables = {
                 v.op.name: v for v in tf.compat.v1.global_variables()
@@ -102,16 +102,11 @@ class EvalGraph:
             creator = tf.compat.v1.train.ChiefSessionCreator(
                 scaffold=scaffold, config=self._session_config
             )
-            done = 0
             with tf.compat.v1.train.MonitoredSession(
                 session_creator=creator,
                 hooks=self._hooks + [final_ops_hook],
             ) as session:
-                while not session.should_stop():
-                    session.run(self._update_op)
-                    done += 1
-                    if steps is not None and done >= steps:
-                        break
+                _evaluate.run_batches(session, self._update_op, steps)
             results = final_ops_hook.final_ops_values
             _summaries.write_eval_results(
                 eval_dir, results, results[_metrics.GLOBAL_STEP_KEY], None
