@@ -6,9 +6,9 @@ epochs run out, full batches forever when `num_epochs` is None), shuffled
 across epoch boundaries by a `queue_capacity`-row buffer when asked.
 """
 
-import numbers
-
 import tensorflow as tf
+
+from kerasbridge._runtime import _args
 
 
 def check_shuffle(shuffle):
@@ -23,13 +23,11 @@ def check_shuffle(shuffle):
 
 def check_positive_int(value, name, allow_none=False):
     """Raises TypeError/ValueError naming `name` unless `value` is an int > 0."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an int{' or None' if allow_none else ''}, "
-            f"given {type(value).__name__}: {value!r}"
-        )
+    if value is None:
+        if allow_none:
+            return
+        raise TypeError(f"{name} must be an integer, given None")
+    _args.check_number(value, name)
     if value <= 0:
         raise ValueError(f"{name} must be positive, given: {value}")
 
