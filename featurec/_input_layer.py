@@ -180,11 +180,14 @@ def _lowered_pieces(plan, features, tables, by_name):
     lowering = _lower_tf.Lowering(features, by_table)
     pieces, groups, batch = {}, {}, None
     for spec, _ in plan.outputs:
-        if isinstance(spec, _spec.EmbeddingSpec) and _fusable(spec, by_name[spec.name]):
+        if not (isinstance(spec, _spec.EmbeddingSpec) and _fusable(spec, by_name[spec.name])):
+            pieces[spec.name] = lowering.dense(spec)
+        elif lowering.single_ids(spec.cat) is not None:
+            # One id a row: a gather, no segment reduction (`Lowering.single_ids`).
+            pieces[spec.name] = lowering.single_lookup(spec.cat, tables[spec.name])
+        else:
             rows, ids, batch = lowering.pruned_ids(spec.cat)
             groups.setdefault((spec.combiner, spec.dim), []).append((spec, rows, ids))
-        else:
-            pieces[spec.name] = lowering.dense(spec)
     for (combiner, dim), group in groups.items():
         pieces.update(_fused_lookup(group, combiner, dim, tables, batch))
     return [pieces[spec.name] for spec, _ in plan.outputs]

@@ -83,23 +83,27 @@ def linear_model(
         if cols_to_vars is not None:
             cols_to_vars["bias"] = [bias]
         lowering = _lower_tf.Lowering(features, tables)
-        sums, group, batch = [], [], None
+        sums, group, batch = {}, [], None
         for spec, var in zip(specs, weights):
             with tf.name_scope(_INVALID_SCOPE_CHARS.sub("_", spec.name)):
-                if _is_categorical(spec) and not isinstance(spec, _spec.WeightedSpec):
+                if not _is_categorical(spec) or isinstance(spec, _spec.WeightedSpec):
+                    sums[spec.name] = _weighted_sum(lowering, spec, var, sparse_combiner, units)
+                elif lowering.single_ids(spec) is not None:
+                    # One id a row: its weight row, whatever the combiner.
+                    sums[spec.name] = lowering.single_lookup(spec, var)
+                else:
                     rows, ids, batch = lowering.pruned_ids(spec)
                     group.append((spec, rows, ids, var))
-                else:
-                    sums.append(_weighted_sum(lowering, spec, var, sparse_combiner, units))
         if group:
-            # All unweighted categorical columns in one gather + segment op, as
+            # The multi-valued categorical columns in one gather + segment op, as
             # input_layer's embeddings (`_input_layer._fused_lookup`): equal to the
             # per-column safe lookups, in a few ops instead of ~20 per column.
-            fused = _input_layer._fused_lookup(
+            sums.update(_input_layer._fused_lookup(
                 [g[:3] for g in group], sparse_combiner, units,
-                {g[0].name: g[3] for g in group}, batch)
-            sums += [fused[g[0].name] for g in group]
-        return tf.nn.bias_add(tf.add_n(sums), bias, name="weighted_sum")
+                {g[0].name: g[3] for g in group}, batch))
+        # Summed in column order, as linear_model adds its columns.
+        total = tf.add_n([sums[spec.name] for spec in specs])
+        return tf.nn.bias_add(total, bias, name="weighted_sum")
 
 
 def _sorted_columns(feature_columns):

@@ -140,6 +140,91 @@ class Lowering:
         rows = tf.gather(ids.indices[:, 0], keep)
         return rows, tf.gather(ids.values, keep), ids.dense_shape[0]
 
+    def single_ids(self, spec):
+        """(int64 `[batch]` ids, bool `[batch]` kept or None) of a categorical
+        spec whose every row holds exactly one value, or None.
+
+        A dense input of static shape `[batch, 1]` (a rank-1 feature included)
+        has one value per row: a missing value (TF's ignore value: `""` or
+        `-1`) or an id a safe lookup prunes (< 0) leaves its row empty, marked
+        False in `kept` (None: every row keeps its id). The lookups then need
+        no sparse conversion or segment reduction: one gather per column.
+        Multi-valued, sparse, weighted or unknown-width inputs return None
+        (they take `ids`).
+        """
+        return self._cached(spec, self._single_ids)
+
+    def _single_ids(self, spec):
+        if isinstance(spec, _spec.BucketizedSpec):
+            if spec.dim != 1 or not _is_single(self.raw(spec.source.key, spec.name)):
+                return None
+            return tf.reshape(tf.cast(self._bucketize(spec), tf.int64), [-1]), None
+        if isinstance(spec, _spec.CrossedSpec):
+            return self._single_crossed(spec)
+        if not isinstance(spec, (_spec.HashSpec, _spec.VocabSpec, _spec.IdentitySpec)):
+            return None
+        x = self.raw(spec.key, spec.name)
+        if not _is_single(x):
+            return None
+        values = tf.reshape(x, [-1])
+        ignore = _DENSE_IGNORE[_kind(values.dtype)]
+        if isinstance(spec, _spec.IdentitySpec):
+            if not values.dtype.is_integer:
+                raise ValueError(
+                    f"Invalid input, not integer. key: {spec.key} column: {spec.name!r} "
+                    f"(got {values.dtype.name})."
+                )
+            ids = tf.cast(values, tf.int64)
+            if spec.default_value is not None:
+                bad = tf.logical_or(ids < 0, ids >= spec.num_buckets)
+                ids = tf.where(bad, tf.constant(spec.default_value, tf.int64), ids)
+                return ids, tf.not_equal(values, tf.constant(ignore, values.dtype))
+            # The ignore value -1 is itself an id the lookup prunes.
+            return ids, ids >= 0
+        _check_kind(spec, values)
+        present = tf.not_equal(values, tf.constant(ignore, values.dtype))
+        if isinstance(spec, _spec.HashSpec):
+            return _hash_bucket(values, spec.num_buckets), present
+        ids = self._vocab_lookup(spec, values)
+        misses_are_pruned = not spec.num_oov_buckets and spec.default_value < 0
+        if misses_are_pruned and _key(ignore, spec) not in spec.vocab:
+            # A missing value is a miss: `ids >= 0` alone says what is kept.
+            return ids, ids >= 0
+        return ids, tf.logical_and(present, ids >= 0)
+
+    def _single_crossed(self, spec):
+        # TF crosses a raw key's values as they are (an empty string too), and a
+        # categorical key's ids including the ones a lookup would prune. It
+        # hashes its sparse inputs (the categorical keys' ids) before its dense
+        # ones (the raw keys), each group in key order.
+        ids, raw = [], []
+        for key in spec.keys:
+            if isinstance(key, str):
+                x = self.raw(key, spec.name)
+                if not _is_single(x):
+                    return None
+                raw.append(tf.reshape(x, [-1]))
+            else:
+                single = self.single_ids(key)
+                if single is None or single[1] is not None:
+                    return None
+                ids.append(single[0])
+        return _cross_hash(ids + raw, spec.num_buckets, spec.hash_key), None
+
+    def single_lookup(self, spec, table):
+        """`[batch, table width]` rows of `table` at `single_ids(spec)`; zeros
+        for a row without an id. The safe lookup's value for one id a row with
+        any combiner (mean, sqrtn and sum of one row are the row itself)."""
+        ids, kept = self.single_ids(spec)
+        if kept is None:
+            return tf.gather(table, ids)
+        # A row without an id gathers row 0 (any row in range would do: a
+        # negative id is the only kind a kept=False row can hold beyond the
+        # pruned ones) and is then zeroed; a select, not a multiply, so a
+        # non-finite value in that row cannot leak through.
+        rows = tf.gather(table, tf.maximum(ids, tf.constant(0, tf.int64)))
+        return tf.where(tf.expand_dims(kept, 1), rows, 0.0)
+
     # -- dense outputs -------------------------------------------------------
 
     def dense(self, spec):
@@ -188,6 +273,14 @@ class Lowering:
         return tf.raw_ops.Bucketize(input=self.numeric(spec.source), boundaries=bounds)
 
     def _indicator(self, spec):
+        single = self.single_ids(spec.cat)
+        if single is not None:
+            # one_hot leaves a row of zeros for -1 and for ids >= width, which
+            # is what "ids outside [0, num_buckets) add nothing" asks.
+            ids, kept = single
+            if kept is not None:
+                ids = tf.where(kept, ids, tf.fill(tf.shape(ids), tf.constant(-1, tf.int64)))
+            return tf.one_hot(ids, spec.width, dtype=tf.float32)
         ids, weights = self.ids(spec.cat)
         n = spec.width
         values = tf.ones_like(ids.values, tf.float32) if weights is None else weights.values
@@ -207,6 +300,8 @@ class Lowering:
                 f"No embedding table for column {spec.name!r}: pass a "
                 f"[{spec.cat.num_buckets}, {spec.dim}] table under {spec.table_name!r}."
             )
+        if spec.max_norm is None and self.single_ids(spec.cat) is not None:
+            return self.single_lookup(spec.cat, table)
         ids, weights = self.ids(spec.cat)
         return tf.nn.safe_embedding_lookup_sparse(
             table, ids, weights, combiner=spec.combiner, max_norm=spec.max_norm
@@ -344,6 +439,63 @@ def _drop_ignore_values(x):
     return tf.SparseTensor(
         indices, tf.gather_nd(x, indices), tf.shape(x, out_type=tf.int64)
     )
+
+
+# SparseCross's defaults and FingerprintCat64's multiplier (TF's
+# core/lib/hash/fingerprint.h); featurec/_hash.py implements the same for the
+# kernels.
+_CROSS_HASH_KEY = 0xDECAFCAFFE
+_FP_MUL = 0xC6A4A7935BD1E995
+
+
+def _cross_hash(inputs, num_buckets, hash_key):
+    """`SparseCross`'s hashed output for inputs holding one value per row.
+
+    Each row's hash starts at `hash_key` and is combined (FingerprintCat64)
+    with each input's value hash in order: Fingerprint64 of a string, the
+    bits of an integer; then taken modulo `num_buckets`. Element-wise uint64
+    ops: the same values as `tf.sparse.cross_hashed`, at about a third of
+    its cost on dense one-value rows (it builds a sparse output row by row).
+
+    Args:
+        inputs: `[batch]` string or integer tensors.
+        num_buckets: positive int.
+        hash_key: the crossed column's hash key, or None / 0 for TF's default.
+
+    Returns:
+        int64 `[batch]` crossed ids.
+    """
+    mul = tf.constant(_FP_MUL, tf.uint64)
+    shift = tf.constant(47, tf.uint64)
+
+    def shift_mix(v):
+        return tf.bitwise.bitwise_xor(v, tf.bitwise.right_shift(v, shift))
+
+    h = tf.constant((hash_key or _CROSS_HASH_KEY) % 2**64, tf.uint64)
+    for x in inputs:
+        if x.dtype == tf.string:
+            fp = tf.bitcast(tf.fingerprint(x), tf.uint64)
+        else:
+            fp = tf.bitcast(tf.cast(x, tf.int64), tf.uint64)
+        h = tf.bitwise.bitwise_xor(h, mul)
+        h = tf.bitwise.bitwise_xor(h, shift_mix(fp * mul) * mul)
+        h = shift_mix(h * mul) * mul
+        h = shift_mix(h)
+    return tf.cast(h % tf.constant(num_buckets, tf.uint64), tf.int64)
+
+
+def _is_single(x):
+    """A dense tensor of static shape `[batch, 1]`: one value a row."""
+    return (
+        not isinstance(x, tf.SparseTensor)
+        and x.shape.rank == 2
+        and x.shape[1] == 1
+    )
+
+
+def _key(value, spec):
+    """A raw value as it appears in `spec.vocab` (bytes for string vocabularies)."""
+    return value.encode() if isinstance(value, str) and spec.is_string else value
 
 
 def _dense_to_sparse_all(x):
