@@ -115,6 +115,21 @@ class Lowering:
             self._raw[key] = _as_tensor(self._features[key], key, column)
         return self._raw[key]
 
+    def raw_column(self, key, column):
+        """Feature `key` as a `[batch]` tensor when it holds one value a row
+        (static shape `[batch, 1]`, or rank 1 as given), else None."""
+        k = (key, "column")
+        if k not in self._raw:
+            x = self.raw(key, column)
+            if not _is_single(x):
+                self._raw[k] = None
+            elif (not tf.executing_eagerly() and x.op.type == "ExpandDims"
+                  and x.op.inputs[0].shape.rank == 1):
+                self._raw[k] = x.op.inputs[0]  # the rank-1 feature `_as_tensor` expanded
+            else:
+                self._raw[k] = tf.reshape(x, [-1])
+        return self._raw[k]
+
     def _cached(self, spec, build):
         # Specs are frozen dataclasses: equal specs read from the same column by
         # different callers (input_layer, linear_model) share one entry. A spec
@@ -163,10 +178,9 @@ class Lowering:
             return self._single_crossed(spec)
         if not isinstance(spec, (_spec.HashSpec, _spec.VocabSpec, _spec.IdentitySpec)):
             return None
-        x = self.raw(spec.key, spec.name)
-        if not _is_single(x):
+        values = self.raw_column(spec.key, spec.name)
+        if values is None:
             return None
-        values = tf.reshape(x, [-1])
         ignore = _DENSE_IGNORE[_kind(values.dtype)]
         if isinstance(spec, _spec.IdentitySpec):
             if not values.dtype.is_integer:
@@ -200,10 +214,10 @@ class Lowering:
         ids, raw = [], []
         for key in spec.keys:
             if isinstance(key, str):
-                x = self.raw(key, spec.name)
-                if not _is_single(x):
+                x = self.raw_column(key, spec.name)
+                if x is None:
                     return None
-                raw.append(tf.reshape(x, [-1]))
+                raw.append(x)
             else:
                 single = self.single_ids(key)
                 if single is None or single[1] is not None:
@@ -218,12 +232,17 @@ class Lowering:
         ids, kept = self.single_ids(spec)
         if kept is None:
             return tf.gather(table, ids)
-        # A row without an id gathers row 0 (any row in range would do: a
-        # negative id is the only kind a kept=False row can hold beyond the
-        # pruned ones) and is then zeroed; a select, not a multiply, so a
-        # non-finite value in that row cannot leak through.
-        rows = tf.gather(table, tf.maximum(ids, tf.constant(0, tf.int64)))
-        return tf.where(tf.expand_dims(kept, 1), rows, 0.0)
+        # A row without an id still gathers a row (negative ids clamped to 0,
+        # the others are in range) and is then zeroed: a select, not a
+        # multiply, so a non-finite value in that row cannot leak through.
+        gathered = tf.gather(table, self._cached(spec, self._gather_ids))
+        return tf.where(self._cached(spec, self._row_kept), gathered, 0.0)
+
+    def _gather_ids(self, spec):
+        return tf.maximum(self.single_ids(spec)[0], tf.constant(0, tf.int64))
+
+    def _row_kept(self, spec):
+        return tf.expand_dims(self.single_ids(spec)[1], 1)
 
     # -- dense outputs -------------------------------------------------------
 

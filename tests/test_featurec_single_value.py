@@ -210,3 +210,12 @@ def test_wider_or_unknown_width_inputs_keep_the_sparse_path():
             featurec.input_layer({"h": tf.compat.v1.placeholder(tf.string, shape)}, [column])
             ops = {op.type for op in set(graph.get_operations()) - before}
             assert "SparseSegmentMeanWithNumSegments" in ops
+
+
+def test_eager_lowering_of_rank_one_features_equals_the_kernels():
+    # Transform.to_tf runs eagerly in TF 2 code; one-value rows take the gather path there too.
+    columns = [c for c in _dense_columns(_categorical()) if "embedding" not in c.name]
+    t = featurec.compile(columns)
+    rows = _fixed_rows()
+    got = t.to_tf({k: tf.constant(v.tolist() if v.dtype == object else v) for k, v in rows.items()})
+    np.testing.assert_array_equal(got.numpy(), t(rows))
