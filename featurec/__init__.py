@@ -8,6 +8,8 @@
 * `linear_model(features, columns, units, sparse_combiner)`: linear_model's
   weighted sums (the canned linear estimators' logits) from the same plan.
 * `dataset(ds, columns)`: the transform inside a `tf.data` pipeline.
+* `batches(features, columns, labels, batch_size, ...)`: a `tf.data.Dataset`
+  of model-ready batches cut straight from in-memory features.
 * `keras_inputs` / `keras_features` / `keras_dataset` / `keras_features_tf` /
   `KerasInputLayer`: a Keras model over featurec's output, embeddings as
   trainable weights (trained by `model.fit` or `kb.model_to_estimator`).
@@ -24,6 +26,7 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from featurec import normalizers  # noqa: E402
+from featurec._batches import batches  # noqa: E402
 from featurec._dataset import dataset  # noqa: E402
 from featurec._dataset import keras_dataset  # noqa: E402
 from featurec._input_layer import DENSE_KEY  # noqa: E402
@@ -44,6 +47,7 @@ __all__ = [
     "KerasInputLayer",
     "TF_OPS_ONLY_COLLECTION",
     "Transform",
+    "batches",
     "compile",
     "dataset",
     "input_layer",

@@ -87,45 +87,67 @@ def dataset(
         ValueError / TypeError: bad columns, an unbatched dataset (a
             feature of rank 0), or an element without a features dict.
     """
-    if isinstance(feature_columns, _transform.Transform):
-        transform = feature_columns
-        plan = transform._plan
-        matrix = set(transform._tables) == set(plan.tables)
-    else:
-        plan = _plan.build(_spec.read_columns(feature_columns))
-        transform = _transform.Transform(plan)
-        matrix = not plan.tables
-    runner = None if matrix else _input_layer.KernelRunner(plan)
-    keys = plan.feature_keys
-    _check_batched(dataset, plan, "dataset")
+    outputs = ModelInputs(feature_columns)
+    keys = outputs.plan.feature_keys
+    _check_batched(dataset, outputs.plan, "dataset")
 
     def transform_features(features):
         _check_features(features, "dataset")
-        flat, rebuild = _input_layer._flatten_features(features, keys, plan)
-        if matrix:
-            out = tf.numpy_function(
-                lambda *arrays: transform(rebuild(arrays)), flat, tf.float32, name="featurec"
-            )
-            out.set_shape([None, plan.output_width])
-            return out
+        flat, rebuild = _input_layer._flatten_features(features, keys, outputs.plan)
         results = tf.numpy_function(
-            lambda *arrays: runner(rebuild(arrays)),
-            flat,
-            [tf.float32] + runner.id_dtypes,
+            lambda *arrays: outputs.compute(rebuild(arrays)), flat, outputs.dtypes,
             name="featurec",
         )
-        results[0].set_shape([None, plan.output_width])
-        out = InputLayerFeatures({_input_layer.DENSE_KEY: results[0]})
-        rest = iter(results[1:])
-        for spec, _ in plan.embeddings:
+        return outputs.structure(results)
+
+    return _map_features(dataset, transform_features, num_parallel_calls, prefetch, deterministic)
+
+
+class ModelInputs:
+    """What `featurec.dataset` / `featurec.batches` yield for a column set, and
+    the numpy computation behind it.
+
+    * No trained tables (no embedding columns, or a compiled `Transform`
+      whose tables are all set): the float32 matrix input_layer returns.
+    * Otherwise an `InputLayerFeatures` dict for `featurec.input_layer`: the
+      non-embedding part plus each embedding column's ids.
+
+    Args:
+        feature_columns: the dense feature columns, or a `featurec.Transform`.
+    """
+
+    def __init__(self, feature_columns):
+        if isinstance(feature_columns, _transform.Transform):
+            self._transform = feature_columns
+            self.plan = self._transform._plan
+            self._matrix = set(self._transform._tables) == set(self.plan.tables)
+        else:
+            self.plan = _plan.build(_spec.read_columns(feature_columns))
+            self._transform = _transform.Transform(self.plan)
+            self._matrix = not self.plan.tables
+        self._runner = None if self._matrix else _input_layer.KernelRunner(self.plan)
+        self.dtypes = [tf.float32] + ([] if self._matrix else self._runner.id_dtypes)
+
+    def compute(self, features):
+        """numpy arrays, one per `dtypes` entry, from raw numpy-side features."""
+        if self._matrix:
+            return [self._transform(features)]
+        return self._runner(features)
+
+    def structure(self, tensors):
+        """The matrix, or the `InputLayerFeatures` dict, from `compute`'s tensors."""
+        tensors[0].set_shape([None, self.plan.output_width])
+        if self._matrix:
+            return tensors[0]
+        out = InputLayerFeatures({_input_layer.DENSE_KEY: tensors[0]})
+        rest = iter(tensors[1:])
+        for spec, _ in self.plan.embeddings:
             parts = ("row_splits", "ids") + (("weights",) if _input_layer._weighted(spec) else ())
             for part in parts:
                 tensor = next(rest)
                 tensor.set_shape([None])
                 out[_input_layer.ids_key(spec.name, part)] = tensor
         return out
-
-    return _map_features(dataset, transform_features, num_parallel_calls, prefetch, deterministic)
 
 
 def keras_dataset(
