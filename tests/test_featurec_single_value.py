@@ -219,3 +219,24 @@ def test_eager_lowering_of_rank_one_features_equals_the_kernels():
     rows = _fixed_rows()
     got = t.to_tf({k: tf.constant(v.tolist() if v.dtype == object else v) for k, v in rows.items()})
     np.testing.assert_array_equal(got.numpy(), t(rows))
+
+
+def test_a_row_without_an_id_stays_zero_next_to_non_finite_table_rows():
+    # Masked rows gather a clamped id first; a NaN/inf there must not leak (TF gives 0).
+    column = fc.embedding_column(fc.categorical_column_with_vocabulary_list("s", ["a", "b"]), 2)
+    linear = fc.categorical_column_with_identity("i", 3)
+    with tf.Graph().as_default():
+        s = tf.constant(["zz", "", "b"])
+        i = tf.constant([-1, 1, -5], tf.int64)
+        ours = featurec.input_layer({"s": s}, [column])
+        logits = featurec.linear_model({"i": i}, [linear])
+        with tf.compat.v1.Session() as sess:
+            sess.run([tf.compat.v1.global_variables_initializer(),
+                      tf.compat.v1.tables_initializer()])
+            table, weights = (v for v in tf.compat.v1.global_variables()
+                              if v.name.endswith(("embedding_weights:0", "i/weights:0")))
+            table.load(np.array([[np.nan, np.inf], [1.0, 2.0]], np.float32), sess)
+            weights.load(np.array([[np.inf], [3.0], [4.0]], np.float32), sess)
+            got, got_logits = sess.run([ours, logits])
+    np.testing.assert_array_equal(got, [[0, 0], [0, 0], [1, 2]])
+    np.testing.assert_array_equal(got_logits, [[0], [3], [0]])
