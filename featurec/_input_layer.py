@@ -364,21 +364,27 @@ class KernelRunner:
         return results
 
 
-def _joined_strings(tensor):
-    """(joined bytes, int64 offsets, int64 shape) of a dense string tensor."""
-    items = tf.reshape(tensor, [-1])
+def _joined_strings(tensors):
+    """One buffer for several dense string tensors: [joined bytes of every
+    item of every tensor, int64 offsets into it, then each tensor's int64
+    shape]. A handful of ops whatever the number of tensors (was six each)."""
+    items = [tf.reshape(t, [-1]) for t in tensors]
+    items = items[0] if len(items) == 1 else tf.concat(items, 0)
     lengths = tf.strings.length(items, unit="BYTE")
     offsets = tf.concat([tf.zeros([1], tf.int64), tf.cumsum(tf.cast(lengths, tf.int64))], 0)
-    return [tf.strings.reduce_join(items), offsets, tf.shape(tensor, out_type=tf.int64)]
+    shapes = [tf.shape(t, out_type=tf.int64) for t in tensors]
+    return [tf.strings.reduce_join(items), offsets] + shapes
 
 
 def _flatten_features(features, keys, plan):
     """Feature tensors as a flat list for `numpy_function`, and the inverse.
 
     SparseTensors travel as (indices, values, dense_shape), RaggedTensors as
-    SparseTensors (input_layer treats both alike).
+    SparseTensors (input_layer treats both alike); dense string tensors of
+    rank 1 or 2 all together as one joined buffer plus offsets, which the
+    kernels read in place (not an object array of per-item `bytes`).
     """
-    flat, layout = [], []
+    flat, layout, strings = [], [], []
     for key in keys:
         if key not in features:
             column = next(s.name for s, _ in plan.outputs if key in _spec.feature_keys(s))
@@ -395,28 +401,32 @@ def _flatten_features(features, keys, plan):
         else:
             tensor = tf.convert_to_tensor(value)
             if tensor.dtype == tf.string and tensor.shape.rank in (1, 2):
-                # One buffer plus offsets instead of an object array of
-                # per-item `bytes`: the kernels read it in place.
-                layout.append((key, "joined"))
-                flat += _joined_strings(tensor)
+                strings.append((key, tensor))
             else:
                 layout.append((key, False))
                 flat.append(tensor)
+    first_string = len(flat)
+    if strings:
+        flat += _joined_strings([t for _, t in strings])
 
     def rebuild(arrays):
         out, i = {}, 0
-        for key, kind in layout:
-            if kind == "joined":
-                joined = arrays[i]
-                joined = joined.item() if isinstance(joined, np.ndarray) else joined
-                out[key] = _strings.JoinedStrings(joined, arrays[i + 1], arrays[i + 2])
-                i += 3
-            elif kind:
+        for key, sparse in layout:
+            if sparse:
                 out[key] = tf.compat.v1.SparseTensorValue(*arrays[i : i + 3])
                 i += 3
             else:
                 out[key] = arrays[i]
                 i += 1
+        if strings:
+            joined, offsets = arrays[first_string], arrays[first_string + 1]
+            joined = joined.item() if isinstance(joined, np.ndarray) else joined
+            start = 0
+            for (key, _), shape in zip(strings, arrays[first_string + 2 :]):
+                count = int(np.prod(shape))
+                # Offsets stay absolute positions in the shared buffer.
+                out[key] = _strings.JoinedStrings(joined, offsets[start : start + count + 1], shape)
+                start += count
         return out
 
     return flat, rebuild
