@@ -29,7 +29,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from featurec import _execute, _kernels, _lower_tf, _plan, _spec, _strings
+from featurec import _execute, _kernels, _lower_tf, _output_pool, _plan, _spec, _strings
 
 TF_OPS_ONLY_COLLECTION = "featurec_tf_ops_only"
 # Feature key of the dense part when features were transformed ahead of the
@@ -338,6 +338,7 @@ class KernelRunner:
             plan, embeddings=[], emb_ops=plan.emb_ops[:0], emb_max_norm=plan.emb_max_norm[:0]
         )
         self._embeddings = [spec for spec, _ in plan.embeddings]
+        self._outputs = _output_pool.OutputPool()
         self.id_dtypes = []
         for spec in self._embeddings:
             self.id_dtypes += [tf.int64, tf.int64] + ([tf.float32] if _weighted(spec) else [])
@@ -346,7 +347,8 @@ class KernelRunner:
         batch = _execute.Batch(features, self._plan, {})
         for key, name in self._plan.required:
             batch.raw(key, name)
-        out = np.zeros((batch.n, self._plan.output_width), np.float32)
+        # The writer zeroes every row (embedding slots included).
+        out = self._outputs.get((batch.n, self._plan.output_width))
         batch.write(out)
         results = [out]
         for spec in self._embeddings:

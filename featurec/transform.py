@@ -1,16 +1,8 @@
 """`featurec.compile` and the `Transform` it returns."""
 
-import sys
-
 import numpy as np
 
-from featurec import _execute, _plan, _spec, _write
-
-
-# References to the spare output array when the caller dropped it: the
-# transform's attribute, the local name in `_spare_output` and getrefcount's
-# argument.
-_SPARE_FREE_REFS = 3
+from featurec import _execute, _output_pool, _plan, _spec, _write
 
 
 def compile(feature_columns):  # noqa: A001 - the public name the design fixes
@@ -79,7 +71,7 @@ class Transform:
         self._table_storage = _write.TableStorage([(r, d) for r, d, _ in plan.tables.values()])
         self._table_index = {name: i for i, name in enumerate(plan.tables)}
         self._aliases = {}
-        self._spare = None  # see _spare_output
+        self._outputs = _output_pool.OutputPool()  # reused when free, see __call__
         for table, (_, _, names) in plan.tables.items():
             for name in names:
                 self._aliases[name] = table
@@ -188,7 +180,7 @@ class Transform:
             batch.raw(key, name)
         shape = (batch.n, self._plan.output_width)
         if out is None:
-            out = self._spare_output(shape)
+            out = self._outputs.get(shape)
         elif (
             not isinstance(out, np.ndarray)
             or out.shape != shape
@@ -199,24 +191,6 @@ class Transform:
             raise ValueError(f"out must be a writable C-contiguous float32 array of shape {shape}.")
         batch.write(out)
         return out
-
-    def _spare_output(self, shape):
-        """The array returned by an earlier call if nothing references it
-        any more, else a new one.
-
-        A fresh multi-megabyte array page-faults on every write (glibc maps
-        large blocks anew, or returns them to the system once freed); the
-        returned array is reused only when no Python reference to it or to a
-        view of it remains, so a result the caller keeps is never
-        overwritten. Thread-safe under the GIL: a second thread holding the
-        array raises its reference count.
-        """
-        spare = self._spare
-        if spare is not None and spare.shape == shape and sys.getrefcount(spare) <= _SPARE_FREE_REFS:
-            return spare
-        spare = np.empty(shape, np.float32)
-        self._spare = spare
-        return spare
 
     def to_tf(self, features, embedding_tables=None):
         """The same transform in plain TF ops, for graphs that must not call Python.

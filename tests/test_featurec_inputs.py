@@ -156,3 +156,23 @@ def test_out_buffer_is_reused_and_validated():
         t(feats, out=np.empty((2, t.output_width), f32))
     with pytest.raises(ValueError, match="out must be"):
         t(feats, out=np.empty((3, t.output_width), np.float64))
+
+
+def test_outputs_are_reused_only_when_free_and_aligned_for_tf():
+    t = featurec.compile([_NUM, _HASH])
+    feats = {"x": np.ones((3, 2), f32), "s": np.array(["a", "b", ""], object)}
+    kept = t(feats)
+    assert kept.ctypes.data % 64 == 0  # numpy_function hands it to TF without a copy
+    address = kept.ctypes.data
+    want = kept.copy()
+    others = [t(feats) for _ in range(3)]  # kept ones are never written again
+    assert len({o.ctypes.data for o in others + [kept]}) == 4
+    other = {"x": np.zeros((3, 2), f32), "s": np.array(["zz", "", "q"], object)}
+    np.testing.assert_array_equal(kept, want)
+    view = kept[1:]
+    del kept, others
+    assert t(other).ctypes.data != address  # a view still holds it
+    del view
+    again = t(feats)
+    assert again.ctypes.data == address  # free again: reused, no fresh pages
+    np.testing.assert_array_equal(again, want)
