@@ -183,15 +183,8 @@ class Lowering:
             return None
         ignore = _DENSE_IGNORE[_kind(values.dtype)]
         if isinstance(spec, _spec.IdentitySpec):
-            if not values.dtype.is_integer:
-                raise ValueError(
-                    f"Invalid input, not integer. key: {spec.key} column: {spec.name!r} "
-                    f"(got {values.dtype.name})."
-                )
-            ids = tf.cast(values, tf.int64)
+            ids = _identity_ids(spec, values)
             if spec.default_value is not None:
-                bad = tf.logical_or(ids < 0, ids >= spec.num_buckets)
-                ids = tf.where(bad, tf.constant(spec.default_value, tf.int64), ids)
                 return ids, tf.not_equal(values, tf.constant(ignore, values.dtype))
             # The ignore value -1 is itself an id the lookup prunes.
             return ids, ids >= 0
@@ -346,16 +339,7 @@ class Lowering:
         x = _drop_ignore_values(self.raw(spec.key, spec.name))
         values = x.values
         if isinstance(spec, _spec.IdentitySpec):
-            if not values.dtype.is_integer:
-                raise ValueError(
-                    f"Invalid input, not integer. key: {spec.key} column: {spec.name!r} "
-                    f"(got {values.dtype.name})."
-                )
-            values = tf.cast(values, tf.int64)
-            if spec.default_value is not None:
-                bad = tf.logical_or(values < 0, values >= spec.num_buckets)
-                values = tf.where(bad, tf.constant(spec.default_value, tf.int64), values)
-            return _with_values(x, values), None
+            return _with_values(x, _identity_ids(spec, values)), None
         _check_kind(spec, values)
         if isinstance(spec, _spec.HashSpec):
             return _with_values(x, _hash_bucket(values, spec.num_buckets)), None
@@ -527,6 +511,21 @@ def _dense_to_sparse_all(x):
 
 def _with_values(sparse, values):
     return tf.SparseTensor(sparse.indices, values, sparse.dense_shape)
+
+
+def _identity_ids(spec, values):
+    """int64 ids of an identity column's values; out-of-range values become
+    `default_value` when it is set (TF keeps them otherwise)."""
+    if not values.dtype.is_integer:
+        raise ValueError(
+            f"Invalid input, not integer. key: {spec.key} column: {spec.name!r} "
+            f"(got {values.dtype.name})."
+        )
+    ids = tf.cast(values, tf.int64)
+    if spec.default_value is None:
+        return ids
+    bad = tf.logical_or(ids < 0, ids >= spec.num_buckets)
+    return tf.where(bad, tf.constant(spec.default_value, tf.int64), ids)
 
 
 def _hash_bucket(values, num_buckets):
