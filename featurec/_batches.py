@@ -79,7 +79,7 @@ def batches(
                 f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
             )
         columns[key] = _RowSource(mapping[key], key, column)
-    label_source = None if labels is None else _RowSource(labels, "labels", None)
+    label_source = None if labels is None else _RowSource(labels, None, None)
     rows = _common_rows(columns, label_source)
     order = _Order(rows, batch_size, shuffle, seed, drop_remainder)
 
@@ -144,7 +144,8 @@ class _RowSource:
     """
 
     def __init__(self, value, key, column):
-        where = f"feature {key!r}" + (f" (column {column!r})" if column else "")
+        where = "the labels" if key is None else (
+            f"feature {key!r}" + (f" (column {column!r})" if column else ""))
         tname = type(value).__name__
         module = type(value).__module__
         if tname in ("SparseTensor", "SparseTensorValue", "RaggedTensor"):
@@ -176,7 +177,7 @@ class _RowSource:
         if hasattr(value, "numpy") and callable(value.numpy):
             value = value.numpy()
         if isinstance(value, (list, tuple)):
-            kind, *parts = _inputs.classify(value, key, column)
+            kind, *parts = _inputs.classify(value, key or "labels", column)
             if kind != "dense":
                 raise TypeError(
                     f"featurec.batches cannot cut the rows of {where}: rows of different "
@@ -184,10 +185,12 @@ class _RowSource:
                     "or use featurec.dataset on a tf.data pipeline."
                 )
             value = parts[0]
+        if isinstance(value, (np.generic, int, float, str, bytes)):
+            value = np.asarray(value)  # rank 0, refused below
         if not isinstance(value, np.ndarray):
             raise TypeError(f"featurec.batches: unsupported value type {tname} of {where}.")
         if value.ndim == 0:
-            raise ValueError(f"Feature (key: {key}) cannot have rank 0. ({where})")
+            raise ValueError(f"featurec.batches: {where} cannot have rank 0.")
         self._kind, self._value = "numpy", value
         self.rows, self.row_shape = value.shape[0], value.shape[1:]
         self.dtype = value.dtype

@@ -175,3 +175,17 @@ def test_bad_inputs_name_the_problem():
         featurec.batches(data, columns, num_epochs=0)
     with pytest.raises(ValueError, match="no batch"):
         featurec.batches(data, columns, batch_size=100, drop_remainder=True)
+
+
+def test_label_forms():
+    data = _data()
+    columns = _columns()[:1]
+    frame = pd.DataFrame({"y": np.arange(_ROWS) % 2})
+    (f, l), = featurec.batches(data, columns, labels=frame, batch_size=_ROWS)
+    assert l.shape == (_ROWS, 1)
+    (f, l), = featurec.batches(data, columns, labels=list(range(_ROWS)), batch_size=_ROWS)
+    np.testing.assert_array_equal(l.numpy(), np.arange(_ROWS))
+    with pytest.raises(TypeError, match="the labels"):
+        featurec.batches(data, columns, labels={"y": np.arange(_ROWS)})
+    with pytest.raises(ValueError, match="the labels cannot have rank 0"):
+        featurec.batches(data, columns, labels=np.float32(1.0))
