@@ -15,7 +15,10 @@ original, ours, ...), reported as medians and the ratio ours / original:
                    logits computed from raw features in a session, rows/s.
                    Ours: `featurec.input_layer` + `featurec.linear_model` (the
                    plan in TF ops, what the canned estimators run, the two
-                   parts sharing the categorical ids they both read); also
+                   parts sharing the categorical ids they both read; every
+                   feature holds one value a row, so ids are gathered, not
+                   looked up through sparse segment ops, and the cross is
+                   hashed element-wise, decision 65); also
                    measured, ours only: `featurec.input_layer(use_kernels=True)`
                    (numba kernels through `tf.numpy_function`), and the floor:
                    the same session steps touching each raw feature with no
