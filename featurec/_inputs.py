@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from featurec import _kernels, _strings
+from featurec import _kernels, _pyobjects, _strings
 
 _EMPTY_U8 = np.zeros(0, np.uint8)
 _EMPTY_U8.flags.writeable = False
@@ -557,16 +557,29 @@ def strings(values, key, column):
         # The first n of the n + 1 cached offsets; a view, as no one writes it.
         starts = strided(n, w)[:n]
         return buf2d.reshape(-1), starts, starts + _kernels.fixed_width_lengths(buf2d)
+    packed = _pyobjects.pack(values)
+    if packed is not None:
+        return packed
+    # Items that are not all str/bytes (the errors below name them), or
+    # an interpreter the packer does not read.
     items = values.tolist()
-    joined = _join(items)
-    if joined is not None:
-        buf = np.frombuffer(joined, np.uint8) if joined else _EMPTY_U8
-        # NUL separators give the boundaries, unless a string holds a NUL.
-        starts = np.empty(len(items), np.int64)
-        ends = np.empty(len(items), np.int64)
-        if _kernels.split_joined(buf, starts, ends):
-            return buf, starts, ends
-    encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+    try:
+        joined = _join(items)
+        if joined is not None:
+            buf = np.frombuffer(joined, np.uint8) if joined else _EMPTY_U8
+            # NUL separators give the boundaries, unless a string holds a NUL.
+            starts = np.empty(len(items), np.int64)
+            ends = np.empty(len(items), np.int64)
+            if _kernels.split_joined(buf, starts, ends):
+                return buf, starts, ends
+        encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+    except UnicodeEncodeError as e:
+        raise _error(
+            ValueError,
+            key,
+            column,
+            f"string cannot be encoded as UTF-8 ({e.reason}: {e.object[e.start : e.end]!r}).",
+        ) from None
     try:
         joined = b"".join(encoded)
     except TypeError:
