@@ -86,7 +86,7 @@ class Batch:
                 # Through the cached CatValues: a raw crossed key reading the
                 # same feature then does not encode its strings again.
                 cv = self.cat_values(key, column, "str")
-                src = _strings.from_packed(cv.buf, cv.starts, cv.ends, n, per_row)
+                src = _strings.from_packed(cv.buf, cv.starts, cv.ends, n, per_row, cv.addresses)
         self._sources[key] = src
         return src
 

@@ -95,13 +95,20 @@ def _call2(typingctx, fn, a, b):
     return sig, codegen
 
 
-def available():
-    """Whether this interpreter's object layout is the one `pack` reads."""
+def _layout_known():
     return (
         sys.implementation.name == "cpython"
         and not sysconfig.get_config_var("Py_GIL_DISABLED")
         and ctypes.sizeof(ctypes.c_void_p) == 8
     )
+
+
+_LAYOUT_KNOWN = _layout_known()
+
+
+def available():
+    """Whether this interpreter's object layout is the one `pack` reads."""
+    return _LAYOUT_KNOWN
 
 
 def _api_array():
@@ -134,9 +141,11 @@ def pack(values):
         values: 1-D `object` ndarray.
 
     Returns:
-        uint8 buffer and int64 bounds of each item's UTF-8 (str) or raw
-        (bytes) bytes; None when an item is neither (or cannot be encoded),
-        for the caller's per-item path to report.
+        (buf, starts, ends, addresses): the uint8 buffer and int64 bounds of
+        each item's UTF-8 (str) or raw (bytes) bytes, and the three arrays'
+        data addresses (for `_strings.from_packed`); None when an item is
+        neither (or cannot be encoded), for the caller's per-item path to
+        report.
     """
     if not available() or values.ndim != 1 or values.dtype != object:
         return None
@@ -144,13 +153,13 @@ def pack(values):
     n = values.shape[0]
     if n == 0:
         return None
-    bad, buf, starts, ends = _pack(values.__array_interface__["data"][0], n, _api_array())
+    bad, buf, starts, ends, addresses = _pack(values.__array_interface__["data"][0], n, _api_array())
     if bad >= 0:
         return None
     # Read-only like every other string buffer, so each kernel is compiled
     # for one buffer type only.
     buf.flags.writeable = False
-    return buf, starts, ends
+    return buf, starts, ends, addresses
 
 
 @njit(cache=True)
@@ -162,8 +171,9 @@ def _pack(objs_addr, n, api):
     (a guessed, larger buffer page-faults more than the second pass costs).
 
     Returns:
-        (-1, buf, starts, ends), or (index of the first item that is not a
-        str/bytes or fails to encode, ...) with the buffers meaningless.
+        (-1, buf, starts, ends, their addresses), or (index of the first
+        item that is not a str/bytes or fails to encode, ...) with the
+        buffers meaningless.
     """
     objs = _carray_i64(objs_addr, n)
     data = np.empty(n, np.int64)
@@ -189,10 +199,10 @@ def _pack(objs_addr, n, api):
             p = _call1(api[_BYTES_AS_STRING], obj)
             length = _call1(api[_BYTES_SIZE], obj)
         else:
-            return i, np.empty(0, np.uint8), starts, ends
+            return i, np.empty(0, np.uint8), starts, ends, (0, 0, 0)
         if p == 0 or length < 0:  # lone surrogates: UnicodeEncodeError is set
             _call0(api[_ERR_CLEAR])
-            return i, np.empty(0, np.uint8), starts, ends
+            return i, np.empty(0, np.uint8), starts, ends, (0, 0, 0)
         data[i] = p
         starts[i] = pos
         pos += length
@@ -201,4 +211,4 @@ def _pack(objs_addr, n, api):
     base = buf.ctypes.data
     for i in range(n):
         _memcpy(base + starts[i], data[i], ends[i] - starts[i])
-    return -1, buf, starts, ends
+    return -1, buf, starts, ends, (base, starts.ctypes.data, ends.ctypes.data)

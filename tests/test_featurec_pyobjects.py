@@ -75,7 +75,7 @@ def test_mixed_str_bytes_subclasses_and_numpy_scalars_match_input_layer(transfor
     u = _object_array([b for _, b in pairs])
     packed = _pyobjects.pack(s)
     assert packed is not None  # the numba path took it
-    buf, starts, ends = packed
+    buf, starts, ends, _ = packed
     assert [bytes(buf[a:b]) for a, b in zip(starts, ends)] == [_as_bytes(v) for v in s]
     _check(transform, s, u)
 
