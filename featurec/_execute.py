@@ -290,7 +290,7 @@ class Batch:
 
     def _pack_object_strings(self):
         """Packs every dense `object` string feature of the batch in one
-        `_pyobjects.pack` call and caches their CatValues, as `cat_values`
+        `_pyobjects.pack_many` call and caches their CatValues, as `cat_values`
         would build them one feature at a time (a few microseconds each,
         most of a small batch's string time).
 
@@ -313,7 +313,7 @@ class Batch:
             arrays.append(arr.reshape(-1))
         if len(arrays) < 2:
             return
-        packed = _pyobjects.pack(np.concatenate(arrays))
+        packed = _pyobjects.pack_many(arrays)
         if packed is None:
             return  # some item is not a string: per feature, with its error
         buf, starts, ends, (a_buf, a_starts, a_ends) = packed
