@@ -115,3 +115,12 @@ def test_non_ascii_strings_keep_their_value_after_packing(transform):
     s = _object_array(list(words))
     _check(transform, s, _object_array(["x"] * 3))
     assert list(s) == words and [len(w) for w in s] == [3, 2, 5]
+
+
+def test_long_strings_grow_the_packed_buffer(transform):
+    # 16 bytes an item to start with: these need it to grow several times.
+    s = _object_array(["x" * 1000, "é" * 700, b"y" * 3000, "", "short"])
+    u = _object_array(["a" * 40, "b", "日本" * 300, "c", "d"])
+    buf, starts, ends, _ = _pyobjects.pack(s)
+    assert [bytes(buf[a:b]) for a, b in zip(starts, ends)] == [_as_bytes(v) for v in s]
+    _check(transform, s, u)
