@@ -5,11 +5,12 @@ distinct batches (so embedding rows are not all in cache) and times each
 kernel stage with perf_counter wrappers: the writer (`_write.write_outputs`,
 which also hashes the string hash-bucket columns of indicator and embedding
 columns, read in place), hashing string columns it does not (`_hash.
-hash_string_columns_mod`) and its Python preparation, crosses. Prints the
+hash_string_columns_mod`) and its Python preparation, crosses, packing
+`object` string arrays (`_pyobjects.pack_many`). Prints the
 best of 5 passes, in ms per call.
 
-Run:
-    TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/featurec_breakdown.py [--batch 4096] [--object | --pandas]
+Run (PYTHONPATH=. so a checkout's featurec is the one measured):
+    TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH=. python benchmarks/featurec_breakdown.py [--batch 4096] [--object | --pandas]
 """
 
 import argparse
@@ -22,13 +23,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import featurec_vs_feature_column as bench  # noqa: E402
 
 import featurec  # noqa: E402
-from featurec import _execute, _hash, _kernels, _write  # noqa: E402
+from featurec import _execute, _hash, _kernels, _pyobjects, _write  # noqa: E402
 
 _STAGES = [
     (_write, "write_outputs", "writer (fused hashing + all output columns)"),
     (_hash, "hash_string_columns_mod", "hash kernel (all string columns)"),
     (_kernels, "cross_ids", "cross kernel"),
     (_kernels, "fingerprint_strs", "raw cross-key fingerprints"),
+    (_pyobjects, "pack_many", "object strings packed (numba, C API)"),
 ]
 
 

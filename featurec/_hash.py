@@ -11,8 +11,13 @@ an ``np.uint64`` so numba never promotes a mixed signed/unsigned expression to
 float64.
 """
 
+import sys
+
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
 
 _K0 = np.uint64(0xC3A5C85C97CB3127)
 _K1 = np.uint64(0xB492B66FBE98F273)
@@ -110,9 +115,38 @@ def _mix_len17to32(n, f0, f8, fn8, fn16):
 # ---------------------------------------------------------------------------
 
 
+def _unaligned_load(bits):
+    """An intrinsic `load(arr, p)`: the `bits`-bit little-endian word at byte
+    p of a contiguous uint8 array, as uint64, in one unaligned load.
+
+    Assembling the word byte by byte measured 8.0 ns per 8-byte string
+    (LLVM did not fold the bytes into one load) against 1.2 ns with a load.
+    Callers guarantee `p + bits / 8 <= len(arr)`, as for the byte reads.
+    """
+    word = ir.IntType(bits)
+
+    @intrinsic
+    def load(typingctx, arr, p):
+        if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"):
+            raise TypingError("unaligned load needs a contiguous 1-D array")
+        sig = types.uint64(arr, types.intp)
+
+        def codegen(context, builder, signature, args):
+            ary = context.make_array(signature.args[0])(context, builder, args[0])
+            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), word.as_pointer())
+            return builder.zext(builder.load(ptr, align=1), ir.IntType(64))
+
+        return sig, codegen
+
+    return load
+
+
+_load64 = _unaligned_load(64)
+_load32 = _unaligned_load(32)
+
+
 @njit(cache=True, inline="always")
-def _fetch64(buf, p):
-    # Little-endian unaligned load, byte by byte; LLVM folds it into one load.
+def _fetch64_bytes(buf, p):
     return (
         np.uint64(buf[p])
         | (np.uint64(buf[p + 1]) << np.uint64(8))
@@ -126,13 +160,20 @@ def _fetch64(buf, p):
 
 
 @njit(cache=True, inline="always")
-def _fetch32(buf, p):
+def _fetch32_bytes(buf, p):
     return (
         np.uint64(buf[p])
         | (np.uint64(buf[p + 1]) << np.uint64(8))
         | (np.uint64(buf[p + 2]) << np.uint64(16))
         | (np.uint64(buf[p + 3]) << np.uint64(24))
     )
+
+
+if sys.byteorder == "little":
+    # FarmHash reads little-endian words: one load on this machine.
+    _fetch64, _fetch32 = _load64, _load32
+else:  # pragma: no cover - no big-endian test machine
+    _fetch64, _fetch32 = _fetch64_bytes, _fetch32_bytes
 
 
 @njit(cache=True, inline="always")
@@ -217,7 +258,7 @@ def _hash_len65plus(buf, s, n):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fingerprint64(buf, start, end):
     """FarmHash Fingerprint64 of ``buf[start:end]``, as TensorFlow computes it.
 

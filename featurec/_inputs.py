@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from featurec import _kernels, _strings
+from featurec import _kernels, _pyobjects, _strings
 
 _EMPTY_U8 = np.zeros(0, np.uint8)
 _EMPTY_U8.flags.writeable = False
@@ -80,6 +80,7 @@ class CatValues:
     starts: np.ndarray = None
     ends: np.ndarray = None
     dense: bool = False
+    addresses: tuple = None  # (buf, starts, ends) data addresses when known
 
     @property
     def size(self):
@@ -133,6 +134,8 @@ def classify(value, key, column):
             lists.
         TypeError: values of an unsupported type.
     """
+    if type(value) is np.ndarray:  # the common case, first: ~40 a call
+        return ("dense", value)
     tname = type(value).__name__
     if isinstance(value, _strings.JoinedStrings):
         try:
@@ -502,8 +505,8 @@ def _strided_or_empty(n, k):
 def _flat_values(values, splits, key, column, expect):
     kind = values.dtype.kind
     if kind in "SUO" and (kind != "O" or values.size == 0 or isinstance(values[0], (str, bytes))):
-        buf, starts, ends = strings(values, key, column)
-        return CatValues(splits, "str", buf=buf, starts=starts, ends=ends)
+        buf, starts, ends, addresses = strings(values, key, column)
+        return CatValues(splits, "str", buf=buf, starts=starts, ends=ends, addresses=addresses)
     if values.size == 0 and expect == "str":
         none = np.zeros(0, np.int64)
         return CatValues(splits, "str", buf=_EMPTY_U8, starts=none, ends=none)
@@ -531,7 +534,9 @@ def looks_like_strings(values):
 
 
 def strings(values, key, column):
-    """(buf, starts, ends) for a 1-D array of S, U or object (str/bytes) dtype.
+    """(buf, starts, ends, addresses) for a 1-D array of S, U or object
+    (str/bytes) dtype; addresses are the three arrays' data addresses when
+    the packer computed them, else None.
 
     Raises:
         TypeError: an object array holding something other than str/bytes.
@@ -549,24 +554,37 @@ def strings(values, key, column):
         n = values.shape[0]
         if w == 0 or n == 0:
             zeros = np.zeros(n, np.int64)
-            return _EMPTY_U8, zeros, zeros
+            return _EMPTY_U8, zeros, zeros, None
         buf2d = values.view(np.uint8).reshape(n, w)
         # Every string buffer reaches the kernels read-only, so each kernel
         # is compiled for one buffer type only.
         buf2d.flags.writeable = False
         # The first n of the n + 1 cached offsets; a view, as no one writes it.
         starts = strided(n, w)[:n]
-        return buf2d.reshape(-1), starts, starts + _kernels.fixed_width_lengths(buf2d)
+        return buf2d.reshape(-1), starts, starts + _kernels.fixed_width_lengths(buf2d), None
+    packed = _pyobjects.pack(values)
+    if packed is not None:
+        return packed
+    # Items that are not all str/bytes (the errors below name them), or
+    # an interpreter the packer does not read.
     items = values.tolist()
-    joined = _join(items)
-    if joined is not None:
-        buf = np.frombuffer(joined, np.uint8) if joined else _EMPTY_U8
-        # NUL separators give the boundaries, unless a string holds a NUL.
-        starts = np.empty(len(items), np.int64)
-        ends = np.empty(len(items), np.int64)
-        if _kernels.split_joined(buf, starts, ends):
-            return buf, starts, ends
-    encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+    try:
+        joined = _join(items)
+        if joined is not None:
+            buf = np.frombuffer(joined, np.uint8) if joined else _EMPTY_U8
+            # NUL separators give the boundaries, unless a string holds a NUL.
+            starts = np.empty(len(items), np.int64)
+            ends = np.empty(len(items), np.int64)
+            if _kernels.split_joined(buf, starts, ends):
+                return buf, starts, ends, None
+        encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+    except UnicodeEncodeError as e:
+        raise _error(
+            ValueError,
+            key,
+            column,
+            f"string cannot be encoded as UTF-8 ({e.reason}: {e.object[e.start : e.end]!r}).",
+        ) from None
     try:
         joined = b"".join(encoded)
     except TypeError:
@@ -577,7 +595,7 @@ def strings(values, key, column):
     lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
     ends = np.cumsum(lengths)
     buf = np.frombuffer(joined, np.uint8) if joined else _EMPTY_U8
-    return buf, ends - lengths, ends
+    return buf, ends - lengths, ends, None
 
 
 def _join(items):

@@ -164,9 +164,13 @@ def from_fixed(arr):
     return StrSource(n, k, [row], [arr])
 
 
-def from_packed(buf, starts, ends, n, per_row):
-    """StrSource of packed strings (`_inputs.strings` output)."""
-    row = (_address(buf), buf.shape[0], STARTS_ENDS, _address(starts), _address(ends), 0, starts.shape[0], 0, 0)
+def from_packed(buf, starts, ends, n, per_row, addresses=None):
+    """StrSource of packed strings (`_inputs.strings` output); `addresses`
+    are the three arrays' data addresses if the caller has them."""
+    if addresses is None:
+        addresses = (_address(buf), _address(starts), _address(ends))
+    a_buf, a_starts, a_ends = addresses
+    row = (a_buf, buf.shape[0], STARTS_ENDS, a_starts, a_ends, 0, starts.shape[0], 0, 0)
     return StrSource(n, per_row, [row], [buf, starts, ends], catvalues=(buf, starts, ends))
 
 
@@ -300,6 +304,10 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
     `item0:item1` of the column made of segments `s_lo:s_hi`; -1 for
     empty strings and nulls (a dense input's ignore value).
 
+    Segments without nulls in the common layouts (numpy `S`, Arrow int32
+    offsets) take loops of their own, with the layout decided and the
+    buffers bound once per segment instead of once per item.
+
     Returns:
         False if an item's bounds fall outside its buffer or the segments
         hold fewer items (nothing outside the buffers is read).
@@ -316,14 +324,42 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
         stop = min(item1, base + count)
         data_len = seg[s, SEG_DATA_LEN]
         data = _carray_u8(seg[s, SEG_DATA], data_len)
-        for j in range(i, stop):
-            start, end = item_bounds(seg, s, j - base, data_len)
-            if start == -2:
+        layout = seg[s, SEG_LAYOUT]
+        if seg[s, SEG_VALID] == 0 and layout == FIXED:
+            w = seg[s, SEG_WIDTH]
+            if w <= 0 or (stop - base) * w > data_len:
                 return False
-            if end <= start:
-                ids[off + j] = -1
-            else:
-                ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+            for j in range(i, stop):
+                start = (j - base) * w
+                end = start + w
+                while end > start and data[end - 1] == 0:
+                    end -= 1
+                if end == start:
+                    ids[off + j] = -1
+                else:
+                    ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        elif seg[s, SEG_VALID] == 0 and layout == OFFSETS32:
+            first = seg[s, SEG_FIRST]
+            offsets = _carray_i32(seg[s, SEG_A], first + stop - base + 1)
+            for j in range(i, stop):
+                p = first + j - base
+                start = np.int64(offsets[p])
+                end = np.int64(offsets[p + 1])
+                if start < 0 or end < start or end > data_len:
+                    return False
+                if end == start:
+                    ids[off + j] = -1
+                else:
+                    ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        else:
+            for j in range(i, stop):
+                start, end = item_bounds(seg, s, j - base, data_len)
+                if start == -2:
+                    return False
+                if end <= start:
+                    ids[off + j] = -1
+                else:
+                    ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
         i = stop
         base += count
         s += 1
