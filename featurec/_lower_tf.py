@@ -189,15 +189,17 @@ class Lowering:
             # The ignore value -1 is itself an id the lookup prunes.
             return ids, ids >= 0
         _check_kind(spec, values)
-        present = tf.not_equal(values, tf.constant(ignore, values.dtype))
+        def present():  # built only where a missing value is not already a miss
+            return tf.not_equal(values, tf.constant(ignore, values.dtype))
+
         if isinstance(spec, _spec.HashSpec):
-            return _hash_bucket(values, spec.num_buckets), present
+            return _hash_bucket(values, spec.num_buckets), present()
         ids = self._vocab_lookup(spec, values)
         misses_are_pruned = not spec.num_oov_buckets and spec.default_value < 0
         if misses_are_pruned and _key(ignore, spec) not in spec.vocab:
             # A missing value is a miss: `ids >= 0` alone says what is kept.
             return ids, ids >= 0
-        return ids, tf.logical_and(present, ids >= 0)
+        return ids, tf.logical_and(present(), ids >= 0)
 
     def _single_crossed(self, spec):
         # TF crosses a raw key's values as they are (an empty string too), and a

@@ -143,6 +143,8 @@ class DNNLinearCombinedClassifier(DNNLinearCombinedEstimator):
                  weight_column=None, label_vocabulary=None, config=None,
                  warm_start_from=None, loss_reduction=_common.SUM_OVER_BATCH_SIZE,
                  batch_norm=False, linear_sparse_combiner="sum"):
+        # Column errors before head errors, in the original's order (the base
+        # class validates again; construction only, not per step).
         _validate_columns(linear_feature_columns, dnn_feature_columns, dnn_hidden_units,
                           dnn_dropout)
         head = _common.classifier_head(n_classes, weight_column, label_vocabulary,
@@ -170,6 +172,8 @@ class DNNLinearCombinedRegressor(DNNLinearCombinedEstimator):
                  weight_column=None, config=None, warm_start_from=None,
                  loss_reduction=_common.SUM_OVER_BATCH_SIZE, batch_norm=False,
                  linear_sparse_combiner="sum"):
+        # Column errors before head errors, in the original's order (the base
+        # class validates again; construction only, not per step).
         _validate_columns(linear_feature_columns, dnn_feature_columns, dnn_hidden_units,
                           dnn_dropout)
         head = _common.regressor_head(label_dimension, weight_column, loss_reduction)
