@@ -22,7 +22,10 @@ original, ours, ...), reported as medians and the ratio ours / original:
                    measured, ours only: `featurec.input_layer(use_kernels=True)`
                    (numba kernels through `tf.numpy_function`), and the floor:
                    the same session steps touching each raw feature with no
-                   columns computed (the best any in-session input stage can do). The original:
+                   columns computed (the best any in-session input stage can do),
+                   measured in the same calls, blocks alternating with the input
+                   stage's, so "the columns' own cost" (total - floor) is a paired
+                   difference. The original:
                    `DenseFeatures` + the canned `LinearModel`, what its v2
                    estimators run. The raw batches are cached in the pipeline,
                    so the figure is the columns' cost, not tf.data's slicing.
@@ -115,24 +118,43 @@ def _census_columns(tf):
     return linear, dnn
 
 
-def bench_wide_deep_input(batch, batches, mode="default"):
-    import numpy as np
+def _input_stage_session(feats, batch, build):
+    """A session over the cached raw batches of `feats` and the fetches `build`
+    makes from the batch's feature tensors; warmed up past the cache fill."""
     import tensorflow as tf
 
-    _quiet(tf)
-    feats, _ = _census(np, 20 * batch)
-    linear_cols, dnn_cols = _census_columns(tf)
     graph = tf.Graph()
     with graph.as_default():
         # 20 distinct batches cached after the warm-up pass: tf.data's slicing of
         # string columns (as costly as the columns themselves) stays out of the figure.
         ds = tf.data.Dataset.from_tensor_slices(feats).batch(batch).cache().repeat()
         features = tf.compat.v1.data.make_one_shot_iterator(ds).get_next()
-        if mode == "floor":
-            # Our part at zero: the same cached batches reach the session and
-            # each feature is touched, but no column is computed.
-            out = [tf.size(v) for v in features.values()]
-        elif _original.side() == _original.ORIGINAL:
+        out = build(features)
+        sess = tf.compat.v1.Session(graph=graph)
+        sess.run([tf.compat.v1.global_variables_initializer(),
+                  tf.compat.v1.tables_initializer()])
+    for _ in range(50):
+        sess.run(out)
+    return sess, out
+
+
+def bench_wide_deep_input(batch, batches, mode="default"):
+    """rows/s of the input stage and of its floor, measured in the same call.
+
+    The two sessions run in alternating blocks of `batches` batches (seven
+    each), and each figure is the median block: a pair measured in the same
+    minutes of the same process, so the columns' own cost (total - floor)
+    is not the difference of two figures taken at different times.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    _quiet(tf)
+    feats, _ = _census(np, 20 * batch)
+    linear_cols, dnn_cols = _census_columns(tf)
+
+    def columns(features):
+        if _original.side() == _original.ORIGINAL:
             from tensorflow_estimator.python.estimator.canned.linear import LinearModel
 
             dense = tf.keras.layers.DenseFeatures(dnn_cols)(features)
@@ -147,18 +169,26 @@ def bench_wide_deep_input(batch, batches, mode="default"):
                 dense = featurec.input_layer(features, dnn_cols,
                                              use_kernels=(mode == "kernels"))
                 logits = featurec.linear_model(features, linear_cols)
-        if mode != "floor":
-            out = [dense, logits]
-        with tf.compat.v1.Session(graph=graph) as sess:
-            sess.run([tf.compat.v1.global_variables_initializer(),
-                      tf.compat.v1.tables_initializer()])
-            for _ in range(25):
-                sess.run(out)
+        return [dense, logits]
+
+    def floor(features):
+        # Our part at zero: the same cached batches reach the session and
+        # each feature is touched, but no column is computed.
+        return [tf.size(v) for v in features.values()]
+
+    runs = {"total": _input_stage_session(feats, batch, columns),
+            "floor": _input_stage_session(feats, batch, floor)}
+    times = {name: [] for name in runs}
+    for _ in range(7):
+        for name, (sess, out) in runs.items():
             start = time.perf_counter()
             for _ in range(batches):
                 sess.run(out)
-            elapsed = time.perf_counter() - start
-    return {"rows_per_sec": batch * batches / elapsed}
+            times[name].append(time.perf_counter() - start)
+    for sess, _ in runs.values():
+        sess.close()
+    return {"rows_per_sec": batch * batches / float(np.median(times["total"])),
+            "floor_rows_per_sec": batch * batches / float(np.median(times["floor"]))}
 
 
 def bench_wide_deep_train(steps, batch):
@@ -192,11 +222,11 @@ def _report(name, results, key, unit):
     print(line, flush=True)
 
 
-def _report_floor(res, floor):
+def _report_floor(res):
     """The best in-session ratio, and the columns' own cost per batch on each side."""
     ms = {name: {side: 1024e3 / rate  # ms a batch of 1,024
-                 for side, rate in _original.medians(r, "rows_per_sec").items()}
-          for name, r in (("total", res), ("floor", floor))}
+                 for side, rate in _original.medians(res, key).items()}
+          for name, key in (("total", "rows_per_sec"), ("floor", "floor_rows_per_sec"))}
     ours, orig = _original.OURS, _original.ORIGINAL
     best = ms["total"][orig] / ms["floor"][ours]
     cols = {side: ms["total"][side] - ms["floor"][side] for side in (ours, orig)}
@@ -204,6 +234,13 @@ def _report_floor(res, floor):
           f"(our columns at zero cost)", flush=True)
     print(f"  the columns' own cost a batch (total - floor): ours {cols[ours]:.3f} ms, "
           f"original {cols[orig]:.3f} ms, ratio {cols[orig] / cols[ours]:.2f}x", flush=True)
+
+    def own(r):  # ms a batch of 1,024, one round
+        return 1024e3 / r["rows_per_sec"] - 1024e3 / r["floor_rows_per_sec"]
+
+    per_round = [own(o) / own(u) for u, o in zip(res[ours], res[orig])]
+    print("  the same ratio round by round: "
+          + " ".join(f"{r:.2f}x" for r in per_round), flush=True)
 
 
 def main():
@@ -223,7 +260,7 @@ def main():
             res = _original.interleave(sides, "dnn_train", args.rounds, steps=steps)
             _report(f"DNNClassifier train({steps}) [10,10] iris", res, "steps_per_sec",
                     "steps/s")
-        batches = 20 if args.quick else 60
+        batches = 20 if args.quick else 100  # a block; 7 blocks a round
         if run("wide_deep_input"):
             res = _original.interleave(sides, "wide_deep_input", args.rounds, batch=1024,
                                        batches=batches)
@@ -234,14 +271,13 @@ def main():
                                            batches=batches, mode="kernels")
             _report("  ours with use_kernels=True (numpy_function)", kernels, "rows_per_sec",
                     "rows/s")
-            # The floor: what a session step over the cached batches costs with
-            # no columns at all; original / floor bounds any in-session ratio.
-            floor = _original.interleave(sides, "wide_deep_input", args.rounds, batch=1024,
-                                         batches=batches, mode="floor")
-            _report("  floor: no columns, each side's session", floor, "rows_per_sec",
+            # The floor (measured in the same calls): what a session step over
+            # the cached batches costs with no columns at all; original / floor
+            # bounds any in-session ratio.
+            _report("  floor: no columns, each side's session", res, "floor_rows_per_sec",
                     "rows/s")
             if _original.ORIGINAL in sides:
-                _report_floor(res, floor)
+                _report_floor(res)
         wd_steps = 150 if args.quick else 500
         if run("wide_deep_train"):
             res = _original.interleave(sides, "wide_deep_train", args.rounds, steps=wd_steps,

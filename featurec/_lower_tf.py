@@ -156,8 +156,9 @@ class Lowering:
         return rows, tf.gather(ids.values, keep), ids.dense_shape[0]
 
     def single_ids(self, spec):
-        """(int64 `[batch]` ids, bool `[batch]` kept or None) of a categorical
-        spec whose every row holds exactly one value, or None.
+        """(integer `[batch]` ids, bool `[batch]` kept or None) of a categorical
+        spec whose every row holds exactly one value, or None. Ids are int64,
+        except a bucketized column's: int32, as `Bucketize` gives them.
 
         A dense input of static shape `[batch, 1]` (a rank-1 feature included)
         has one value per row: a missing value (TF's ignore value: `""` or
@@ -173,7 +174,9 @@ class Lowering:
         if isinstance(spec, _spec.BucketizedSpec):
             if spec.dim != 1 or not _is_single(self.raw(spec.source.key, spec.name)):
                 return None
-            return tf.reshape(tf.cast(self._bucketize(spec), tf.int64), [-1]), None
+            # int32 as Bucketize gives them: gather, one_hot and the cross hash
+            # take them as they are (a cast would be one more op a batch).
+            return tf.reshape(self._bucketize(spec), [-1]), None
         if isinstance(spec, _spec.CrossedSpec):
             return self._single_crossed(spec)
         if not isinstance(spec, (_spec.HashSpec, _spec.VocabSpec, _spec.IdentitySpec)):
@@ -185,12 +188,12 @@ class Lowering:
         if isinstance(spec, _spec.IdentitySpec):
             ids = _identity_ids(spec, values)
             if spec.default_value is not None:
-                return ids, tf.not_equal(values, tf.constant(ignore, values.dtype))
+                return ids, _present(values, ignore)
             # The ignore value -1 is itself an id the lookup prunes.
             return ids, ids >= 0
         _check_kind(spec, values)
         def present():  # built only where a missing value is not already a miss
-            return tf.not_equal(values, tf.constant(ignore, values.dtype))
+            return _present(values, ignore)
 
         if isinstance(spec, _spec.HashSpec):
             return _hash_bucket(values, spec.num_buckets), present()
@@ -236,7 +239,10 @@ class Lowering:
         return tf.math.multiply_no_nan(gathered, self._cached(spec, self._row_kept))
 
     def _gather_ids(self, spec):
-        return tf.maximum(self.single_ids(spec)[0], tf.constant(0, tf.int64))
+        ids = self.single_ids(spec)[0]
+        if isinstance(spec, _spec.HashSpec):
+            return ids  # hash buckets are never negative
+        return tf.maximum(ids, tf.constant(0, ids.dtype))
 
     def _row_kept(self, spec):
         return tf.expand_dims(tf.cast(self.single_ids(spec)[1], tf.float32), 1)
@@ -278,7 +284,10 @@ class Lowering:
                     "needs: use featurec.normalizers or a function of TF-compatible "
                     f"operators ({type(e).__name__}: {e})."
                 ) from None
-        return tf.reshape(tf.cast(x, tf.float32), [-1, spec.width])
+        x = tf.cast(x, tf.float32)
+        if x.shape.rank == 2 and x.shape[1] == spec.width:
+            return x  # already [batch, width]: no reshape op a batch
+        return tf.reshape(x, [-1, spec.width])
 
     def _bucketize(self, spec):
         return self._cached(spec, self._bucketize_uncached)
@@ -478,17 +487,29 @@ def _cross_hash(inputs, num_buckets, hash_key):
     def shift_mix(v):
         return tf.bitwise.bitwise_xor(v, tf.bitwise.right_shift(v, shift))
 
-    h = tf.constant((hash_key or _CROSS_HASH_KEY) % 2**64, tf.uint64)
+    h = None  # the running hash; the first step's `key ^ mul` is folded here
     for x in inputs:
         if x.dtype == tf.string:
             fp = tf.bitcast(tf.fingerprint(x), tf.uint64)
         else:
             fp = tf.bitcast(tf.cast(x, tf.int64), tf.uint64)
-        h = tf.bitwise.bitwise_xor(h, mul)
+        if h is None:
+            h = tf.constant(((hash_key or _CROSS_HASH_KEY) ^ _FP_MUL) % 2**64, tf.uint64)
+        else:
+            h = tf.bitwise.bitwise_xor(h, mul)
         h = tf.bitwise.bitwise_xor(h, shift_mix(fp * mul) * mul)
         h = shift_mix(h * mul) * mul
         h = shift_mix(h)
     return tf.cast(h % tf.constant(num_buckets, tf.uint64), tf.int64)
+
+
+def _present(values, ignore):
+    """bool: which values are not TF's ignore value (`""` or -1)."""
+    if values.dtype == tf.string:
+        # Equivalent to `values != ""`, and a third of its cost: the length is
+        # read from the string's header, no comparison is made.
+        return tf.strings.length(values) > 0
+    return tf.not_equal(values, tf.constant(ignore, values.dtype))
 
 
 def _is_single(x):
