@@ -265,33 +265,39 @@ class Batch:
         _write.notice_cold_cache()
         self._pack_object_strings()
         emb_specs = [s for s, _ in plan.embeddings]
-        segments, fused = [], []
-        ind_fused = self._fuse(plan.ind_specs, _write.TARGET_INDICATOR, segments, fused)
-        emb_fused = self._fuse(emb_specs, _write.TARGET_EMBEDDING, segments, fused)
+        segments, fused, cross_keys = [], [], []
+        ind_fused = self._fuse(plan.ind_specs, _write.TARGET_INDICATOR, segments, fused, cross_keys)
+        emb_fused = self._fuse(emb_specs, _write.TARGET_EMBEDDING, segments, fused, cross_keys)
         self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
         num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
-        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(plan.ind_specs, plan.ind_ops, n, ind_fused)
+        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(
+            plan.ind_specs, plan.ind_ops, _write.IND_SPLITS_ROW, n, ind_fused
+        )
         table_buf, table_meta = self._table_arrays() if emb_specs else _write._NO_TABLES
-        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(emb_specs, plan.emb_ops, n, emb_fused)
+        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(
+            emb_specs, plan.emb_ops, _write.EMB_SPLITS_ROW, n, emb_fused
+        )
         if fused:
             seg = np.array(segments, np.int64).reshape(-1, _strings.SEG_COLUMNS)
             fused = np.array(fused, np.int64)
+            cross_keys = np.array(cross_keys, np.int64).reshape(-1, 2) if cross_keys else _write.NO_CROSS_KEYS
         else:
-            seg, fused = _NO_SEGMENTS, _write.NO_FUSED
+            seg, fused, cross_keys = _NO_SEGMENTS, _write.NO_FUSED, _write.NO_CROSS_KEYS
         bad_e, bad_j = _write.write_outputs(
             out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
             ind_splits, ind_ids, ind_w, ind_ops,
             emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, table_buf, table_meta,
-            seg, fused,
+            seg, fused, cross_keys,
         )  # fmt: skip
         if bad_e == -2:
             spec = (plan.ind_specs if fused[bad_j, _write.FUSED_TARGET] == 0 else emb_specs)[
                 fused[bad_j, _write.FUSED_COLUMN]
             ]
+            keys = spec.cat.keys if isinstance(spec.cat, _spec.CrossedSpec) else [spec.cat.key]
             raise ValueError(
-                f"Feature {spec.cat.key!r} (column {spec.name!r}): malformed string "
-                "buffers (offsets outside the data)."
+                f"Feature {', '.join(repr(k) for k in keys)} (column {spec.name!r}): malformed "
+                "string buffers (offsets outside the data)."
             )
         if bad_e >= 0:
             spec = emb_specs[bad_e]
@@ -405,18 +411,38 @@ class Batch:
                 ids = ids[kept]
             self._cache[id(spec)] = (splits, ids, None)
 
-    def _fuse(self, specs, target, segments, fused):
-        """Which of `specs` the writer hashes itself: unweighted string
-        hash-bucket columns over a dense string input.
+    def _fuse(self, specs, target, segments, fused, cross_keys):
+        """Which of `specs` the writer computes the ids of itself: unweighted
+        string hash-bucket columns over a dense string input, and crosses
+        whose keys are all dense 1-D string features (one value a row each,
+        so one id a row; decision 73).
 
         Returns:
             {index into specs: items per row}; appends their segment rows
-            to `segments` and their rows to `fused`.
+            to `segments`, their rows to `fused` and the crosses' keys to
+            `cross_keys`.
         """
         found = {}
         first = len(segments)
         for k, spec in enumerate(specs):
             cat = spec.cat
+            if isinstance(cat, _spec.CrossedSpec):
+                keys = self._cross_sources(spec)
+                if keys is None:
+                    continue
+                q0 = len(cross_keys)
+                for src in keys:
+                    count = len(src.rows)
+                    segments.extend(src.rows)
+                    cross_keys.append((first, first + count))
+                    first += count
+                hash_key = cat.hash_key or _DEFAULT_HASH_KEY
+                if hash_key >= 1 << 63:
+                    hash_key -= 1 << 64  # its uint64 bits, as int64
+                fused.append((q0, len(cross_keys), 1, cat.num_buckets, target, k,
+                              _write.KIND_CROSS, hash_key))  # fmt: skip
+                found[k] = 1
+                continue
             if not (isinstance(cat, _spec.HashSpec) and cat.is_string):
                 continue
             src = self._named(spec, self.string_source, cat.key, cat.name)
@@ -424,20 +450,35 @@ class Batch:
                 continue
             count = len(src.rows)
             segments.extend(src.rows)
-            fused.append((first, first + count, src.per_row, cat.num_buckets, target, k))
+            fused.append((first, first + count, src.per_row, cat.num_buckets, target, k, _write.KIND_HASH, 0))
             first += count
             found[k] = src.per_row
             self._fused.add(id(cat))
         return found
 
-    def _concat_ids(self, specs, ops, n, fused):
+    def _cross_sources(self, spec):
+        """The `StrSource` of each key of a crossed column when every key is
+        a dense 1-D string feature (the writer crosses those); else None."""
+        cat = spec.cat
+        sources = []
+        for key in cat.keys:
+            if not isinstance(key, str):
+                return None
+            src = self._named(spec, self.string_source, key, cat.name)
+            if src is None or src.per_row != 1:
+                return None
+            sources.append(src)
+        return sources or None
+
+    def _concat_ids(self, specs, ops, splits_col, n, fused):
         """Ids of the categorical columns under indicator/embedding `specs`
         side by side, for `write_outputs`; `fused` columns ({index: items per
         row}) get an empty slot the writer fills.
 
         Returns:
-            (int64 [K, n+1] row splits, int64 ids, float32 weights (zeros
-            where unweighted), ops copy with column 0 = ids offset).
+            (int64 [U, n+1] distinct row splits, int64 ids, float32 weights
+            (zeros where unweighted), ops copy with column 0 = ids offset and
+            column `splits_col` = the column's row of the splits).
         """
         pieces = []
         for k, s in enumerate(specs):
@@ -448,12 +489,21 @@ class Batch:
             else:
                 pieces.append(self._named(s, self.ids, s.cat))
         ops = ops.copy()
-        splits = np.empty((len(pieces), n + 1), np.int64)
+        # Columns with the same splits array (the cached `strided` ones every
+        # dense input gets) share a row: one row instead of one a column.
+        rows = {}
         offset = 0
         for k, (s, ids, _) in enumerate(pieces):
             ops[k, 0] = offset
-            splits[k] = s
+            ops[k, splits_col] = rows.setdefault(id(s), len(rows))
             offset += ids if k in fused else ids.shape[0]
+        if len(rows) == 1:
+            splits = pieces[0][0].reshape(1, n + 1)
+        elif rows:
+            unique = {id(p[0]): p[0] for p in pieces}
+            splits = np.stack([unique[i] for i in rows])
+        else:
+            splits = np.zeros((0, n + 1), np.int64)
         if len(pieces) == 1 and not fused:
             ids = pieces[0][1]
         elif not fused:

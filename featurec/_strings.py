@@ -21,7 +21,7 @@ import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
 
-from featurec._hash import fingerprint64
+from featurec._hash import fingerprint64, fingerprint_cat64
 
 # Segment layouts.
 FIXED = 0  # numpy `S<width>`: item i is the width-byte slot i, trailing NULs dropped.
@@ -360,6 +360,53 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
                     ids[off + j] = -1
                 else:
                     ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        i = stop
+        base += count
+        s += 1
+    return i >= item1
+
+
+@njit(cache=True)
+def chain_items(seg, s_lo, s_hi, item0, item1, chain):
+    """`chain[i - item0] = FingerprintCat64(chain[i - item0], Fingerprint64(item i))`
+    for items `item0:item1` of the column made of segments `s_lo:s_hi`: one
+    key's step of a cross's hash chain. Empty strings and nulls are hashed
+    as `''`, as a crossed column hashes a dense key's values (nothing is
+    dropped there).
+
+    Returns:
+        False if an item's bounds fall outside its buffer or the segments
+        hold fewer items (nothing outside the buffers is read).
+    """
+    base = 0
+    s = s_lo
+    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
+        base += seg[s, SEG_COUNT]
+        s += 1
+    i = item0
+    while i < item1 and s < s_hi:
+        count = seg[s, SEG_COUNT]
+        stop = min(item1, base + count)
+        data_len = seg[s, SEG_DATA_LEN]
+        data = _carray_u8(seg[s, SEG_DATA], data_len)
+        if seg[s, SEG_VALID] == 0 and seg[s, SEG_LAYOUT] == FIXED:
+            w = seg[s, SEG_WIDTH]
+            if w <= 0 or (stop - base) * w > data_len:
+                return False
+            for j in range(i, stop):
+                start = (j - base) * w
+                end = start + w
+                while end > start and data[end - 1] == 0:
+                    end -= 1
+                chain[j - item0] = fingerprint_cat64(chain[j - item0], fingerprint64(data, start, end))
+        else:
+            for j in range(i, stop):
+                start, end = item_bounds(seg, s, j - base, data_len)
+                if start == -2:
+                    return False
+                if end <= start:
+                    start = end = 0  # null or '': the empty string's fingerprint
+                chain[j - item0] = fingerprint_cat64(chain[j - item0], fingerprint64(data, start, end))
         i = stop
         base += count
         s += 1
