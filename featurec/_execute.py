@@ -23,9 +23,11 @@ class Batch:
         tables: embedding table name -> float32 array.
         table_storage: the `_write.TableStorage` those tables live in
             (needed when the plan has embedding columns).
+        layouts: the caller's `LayoutCache` for this plan, or None (every
+            call then lays out its ids from scratch).
     """
 
-    def __init__(self, features, plan, tables, table_storage=None):
+    def __init__(self, features, plan, tables, table_storage=None, layouts=None):
         features = _inputs.as_mapping(features)
         if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
             raise TypeError(
@@ -42,6 +44,7 @@ class Batch:
         self._fused = set()  # id() of the string hash specs the writer hashes
         self._packed = {}  # feature key -> (first, last) item in _packed_arrays
         self._packed_arrays = None
+        self._layouts = layouts
         self.n = None
 
     # -- raw features --------------------------------------------------------
@@ -264,6 +267,8 @@ class Batch:
         n = out.shape[0]
         _write.notice_cold_cache()
         self._pack_object_strings()
+        if self._layouts is not None and self._layouts.fusable and self._write_laid_out(out):
+            return
         emb_specs = [s for s, _ in plan.embeddings]
         segments, fused, cross_keys = [], [], []
         ind_fused = self._fuse(plan.ind_specs, _write.TARGET_INDICATOR, segments, fused, cross_keys)
@@ -290,23 +295,71 @@ class Batch:
             emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, table_buf, table_meta,
             seg, fused, cross_keys,
         )  # fmt: skip
+        self._raise_writer_error(bad_e, bad_j, fused, emb_ids, emb_ops)
+
+    def _raise_writer_error(self, bad_e, bad_j, fused, emb_ids, emb_ops):
+        """Raises the error `write_outputs` reported, if any."""
+        plan = self._plan
         if bad_e == -2:
-            spec = (plan.ind_specs if fused[bad_j, _write.FUSED_TARGET] == 0 else emb_specs)[
-                fused[bad_j, _write.FUSED_COLUMN]
-            ]
+            specs = plan.ind_specs if fused[bad_j, _write.FUSED_TARGET] == 0 else [s for s, _ in plan.embeddings]
+            spec = specs[fused[bad_j, _write.FUSED_COLUMN]]
             keys = spec.cat.keys if isinstance(spec.cat, _spec.CrossedSpec) else [spec.cat.key]
             raise ValueError(
                 f"Feature {', '.join(repr(k) for k in keys)} (column {spec.name!r}): malformed "
                 "string buffers (offsets outside the data)."
             )
         if bad_e >= 0:
-            spec = emb_specs[bad_e]
+            spec = plan.embeddings[bad_e][0]
             rows = plan.tables[spec.table_name][0]
             bad_id = emb_ids[emb_ops[bad_e, 0] + bad_j]
             raise ValueError(
                 f"Column {spec.name!r}: id {bad_id} is out of range [0, {rows}) "
                 "of its embedding table (input_layer raises InvalidArgumentError here)."
             )
+
+    def _write_laid_out(self, out):
+        """`write` for a plan whose indicator and embedding columns the writer
+        all computes itself, reusing the call layout of an earlier batch with
+        the same row count and the same string inputs' shapes (decision 74).
+
+        Returns:
+            False (nothing done) when some column's input is not a dense
+            string input the writer reads, or a cross key has several items
+            a row: `write` then takes the general way, which also raises any
+            error about those inputs.
+        """
+        plan = self._plan
+        layouts = self._layouts
+        sources = []
+        for key, spec in layouts.keys:
+            src = self._named(spec, self.string_source, key, spec.cat.name)
+            if src is None:
+                return False
+            sources.append(src)
+        n = out.shape[0]
+        shape = (n,) + tuple((src.per_row, len(src.rows)) for src in sources)
+        lay = layouts.get(shape, sources)
+        if lay is None:
+            return False
+        if not plan.embeddings:
+            table_buf, table_meta = _write._NO_TABLES
+        elif len(self._tables) == len(plan.tables):  # every table set: no per-column check
+            table_buf, table_meta = self._table_storage.buf, self._table_storage.meta
+        else:
+            table_buf, table_meta = self._table_arrays()  # raises naming the column
+        seg = np.array([row for src in sources for row in src.rows], np.int64).reshape(-1, _strings.SEG_COLUMNS)
+        num = [self._named(s, self.numeric, s) for s in plan.num_specs]
+        num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
+        ind_ids = np.empty(lay.ind_ids, np.int64)
+        emb_ids = np.empty(lay.emb_ids, np.int64)
+        bad_e, bad_j = _write.write_outputs(
+            out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
+            lay.ind_splits, ind_ids, _NO_WEIGHTS, lay.ind_ops,
+            lay.emb_splits, emb_ids, _NO_WEIGHTS, lay.emb_ops, plan.emb_max_norm, table_buf, table_meta,
+            seg, lay.fused, lay.cross_keys,
+        )  # fmt: skip
+        self._raise_writer_error(bad_e, bad_j, lay.fused, emb_ids, lay.emb_ops)
+        return True
 
     def _pack_object_strings(self):
         """Packs every dense `object` string feature of the batch in one
@@ -542,6 +595,121 @@ class Batch:
 
 
 _NO_SEGMENTS = np.zeros((0, _strings.SEG_COLUMNS), np.int64)
+_NO_WEIGHTS = np.zeros(0, np.float32)
+
+
+class _Layout:
+    """What `write_outputs` needs besides the batch's data, for one layout
+    (row count, items per row and segment count of each string input):
+    every array here is only read by the kernels, so concurrent calls may
+    share it."""
+
+    def __init__(self, plan, spec_sources, sources, n):
+        first = [0]
+        for src in sources:
+            first.append(first[-1] + len(src.rows))
+        fused, cross_keys = [], []
+        self.ind_ops, self.ind_splits, self.ind_ids = self._columns(
+            plan.ind_specs, plan.ind_ops, _write.IND_SPLITS_ROW, _write.TARGET_INDICATOR,
+            spec_sources, sources, first, n, fused, cross_keys,
+        )  # fmt: skip
+        self.emb_ops, self.emb_splits, self.emb_ids = self._columns(
+            [spec for spec, _ in plan.embeddings], plan.emb_ops, _write.EMB_SPLITS_ROW,
+            _write.TARGET_EMBEDDING, spec_sources, sources, first, n, fused, cross_keys,
+        )  # fmt: skip
+        self.fused = np.array(fused, np.int64).reshape(-1, _write.FUSED_COLUMNS)
+        self.cross_keys = np.array(cross_keys, np.int64).reshape(-1, 2)
+
+    @staticmethod
+    def _columns(specs, ops, splits_col, target, spec_sources, sources, first, n, fused, cross_keys):
+        ops = ops.copy()
+        rows, offset = {}, 0
+        for k, spec in enumerate(specs):
+            cat = spec.cat
+            if isinstance(cat, _spec.CrossedSpec):
+                if any(sources[f].per_row != 1 for f in spec_sources[id(spec)]):
+                    raise _NotLaidOut
+                q0 = len(cross_keys)
+                for f in spec_sources[id(spec)]:
+                    cross_keys.append((first[f], first[f + 1]))
+                hash_key = cat.hash_key or _DEFAULT_HASH_KEY
+                if hash_key >= 1 << 63:
+                    hash_key -= 1 << 64  # its uint64 bits, as int64
+                fused.append((q0, len(cross_keys), 1, cat.num_buckets, target, k,
+                              _write.KIND_CROSS, hash_key))  # fmt: skip
+                per_row = 1
+            else:
+                (f,) = spec_sources[id(spec)]
+                per_row = sources[f].per_row
+                fused.append((first[f], first[f + 1], per_row, cat.num_buckets, target, k,
+                              _write.KIND_HASH, 0))  # fmt: skip
+            ops[k, 0] = offset
+            ops[k, splits_col] = rows.setdefault(per_row, len(rows))
+            offset += n * per_row
+        splits = np.zeros((len(rows), n + 1), np.int64)
+        for per_row, row in rows.items():
+            splits[row] = np.arange(0, n * per_row + 1, per_row) if per_row else 0
+        return ops, splits, offset
+
+
+class _NotLaidOut(Exception):
+    """A layout the writer cannot compute every id of (see `_Layout`)."""
+
+
+class LayoutCache:
+    """Call layouts of one plan, keyed by batch size and the string inputs'
+    shapes, for plans whose every indicator and embedding column is a string
+    hash bucket or a cross of raw string keys (`fusable`).
+
+    Bounded: at most `max_layouts` are kept; the oldest goes first.
+
+    Args:
+        plan: the `_plan.Plan`.
+        max_layouts: layouts kept.
+    """
+
+    def __init__(self, plan, max_layouts=8):
+        self._plan = plan
+        self._max = max_layouts
+        self._layouts = {}
+        self.keys = []  # (feature key, first spec reading it), in read order
+        self._sources = {}  # id(spec) -> indices into keys
+        specs = list(plan.ind_specs) + [spec for spec, _ in plan.embeddings]
+        self.fusable = bool(specs)
+        index = {}
+        for spec in specs:
+            cat = spec.cat
+            if isinstance(cat, _spec.HashSpec) and cat.is_string:
+                keys = [cat.key]
+            elif isinstance(cat, _spec.CrossedSpec) and cat.keys and all(isinstance(k, str) for k in cat.keys):
+                keys = list(cat.keys)
+            else:
+                self.fusable = False
+                break
+            found = []
+            for key in keys:
+                if key not in index:
+                    index[key] = len(self.keys)
+                    self.keys.append((key, spec))
+                found.append(index[key])
+            self._sources[id(spec)] = found
+
+    def __len__(self):
+        return len(self._layouts)
+
+    def get(self, shape, sources):
+        """The `_Layout` for `shape` (built from `sources` if new), or None
+        when the writer cannot compute every id for it."""
+        if shape in self._layouts:
+            return self._layouts[shape]
+        try:
+            lay = _Layout(self._plan, self._sources, sources, shape[0])
+        except _NotLaidOut:
+            lay = None
+        if len(self._layouts) >= self._max:
+            self._layouts.pop(next(iter(self._layouts)))
+        self._layouts[shape] = lay
+        return lay
 
 
 def _to_float32(x):
