@@ -275,7 +275,7 @@ class Batch:
         emb_fused = self._fuse(emb_specs, _write.TARGET_EMBEDDING, segments, fused, cross_keys)
         self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
-        num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
+        num = _numeric_rows(num, n)
         ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(
             plan.ind_specs, plan.ind_ops, _write.IND_SPLITS_ROW, n, ind_fused
         )
@@ -349,7 +349,7 @@ class Batch:
             table_buf, table_meta = self._table_arrays()  # raises naming the column
         seg = np.array([row for src in sources for row in src.rows], np.int64).reshape(-1, _strings.SEG_COLUMNS)
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
-        num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
+        num = _numeric_rows(num, n)
         ind_ids = np.empty(lay.ind_ids, np.int64)
         emb_ids = np.empty(lay.emb_ids, np.int64)
         bad_e, bad_j = _write.write_outputs(
@@ -710,6 +710,14 @@ class LayoutCache:
             self._layouts.pop(next(iter(self._layouts)))
         self._layouts[shape] = lay
         return lay
+
+
+def _numeric_rows(values, n):
+    """float32 `[Wn, n]`: the numeric specs' `[n, w]` values side by side,
+    one row per value column, as `write_outputs` reads them."""
+    if not values:
+        return np.zeros((0, n), np.float32)
+    return np.concatenate([v.T for v in values], axis=0)
 
 
 def _to_float32(x):

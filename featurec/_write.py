@@ -133,12 +133,12 @@ def _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, in
         for k in range(num_ops.shape[0]):
             src, w, oc = num_ops[k, 0], num_ops[k, 1], num_ops[k, 2]
             for j in range(w):
-                out[r, oc + j] = num[r, src + j]
+                out[r, oc + j] = num[src + j, r]
         for k in range(bkt_ops.shape[0]):
             src, dim, b0 = bkt_ops[k, 0], bkt_ops[k, 1], bkt_ops[k, 2]
             nb, oc = bkt_ops[k, 3], bkt_ops[k, 4]
             for j in range(dim):
-                b = _upper_bound(bounds[b0 : b0 + nb], ftz(num[r, src + j]))
+                b = _upper_bound(bounds[b0 : b0 + nb], ftz(num[src + j, r]))
                 out[r, oc + j * (nb + 1) + b] = 1.0
         for k in range(ind_ops.shape[0]):
             off, nb, oc, has_w = ind_ops[k, 0], ind_ops[k, 1], ind_ops[k, 2], ind_ops[k, 3]
@@ -357,6 +357,21 @@ def _check_fused(n, seg, fused, cross_keys, ind_splits, ind_ids, ind_ops, emb_sp
 
 
 @njit(cache=True)
+def _check_dense(n, num, num_ops, bkt_ops, bounds):
+    """Checks the numeric and bucketized parameters fit the arrays (a caller
+    bug otherwise)."""
+    if (num_ops.shape[0] or bkt_ops.shape[0]) and num.shape[1] != n:
+        raise ValueError("write_outputs: numeric values do not have n columns.")
+    for k in range(num_ops.shape[0]):
+        if num_ops[k, 0] < 0 or num_ops[k, 1] < 0 or num_ops[k, 0] + num_ops[k, 1] > num.shape[0]:
+            raise ValueError("write_outputs: numeric parameters out of range.")
+    for k in range(bkt_ops.shape[0]):
+        src, dim, b0, nb = bkt_ops[k, 0], bkt_ops[k, 1], bkt_ops[k, 2], bkt_ops[k, 3]
+        if src < 0 or dim < 0 or src + dim > num.shape[0] or b0 < 0 or nb < 0 or b0 + nb > bounds.shape[0]:
+            raise ValueError("write_outputs: bucketized parameters out of range.")
+
+
+@njit(cache=True)
 def _check_indicators(n, ind_splits, ind_ids, ind_w, ind_ops):
     """Checks the indicator columns' parameters fit the arrays (a caller bug
     otherwise), so the writer's reads stay inside them."""
@@ -417,7 +432,9 @@ def write_outputs(
     Args:
         out: float32 `[n, W]` output; every column listed below is written
             for every row.
-        num: float32 `[n, Wn]` numeric values (normalized) of every source.
+        num: float32 `[Wn, n]` numeric values (normalized) of every source,
+            one row per value column (a batch-wide row is one memcpy to
+            build; `[n, Wn]` took a strided copy, 48 vs 7 us at 4,096 rows).
         num_ops: int64 `[K, 3]` (num column, width, out column) per numeric.
         bkt_ops: int64 `[K, 5]` (num column, dim, bounds offset, n bounds,
             out column) per bucketized column; one-hot per dimension.
@@ -461,6 +478,7 @@ def write_outputs(
         if fused[f, FUSED_TARGET] == TARGET_EMBEDDING and 0 <= fused[f, FUSED_COLUMN] < emb_ops.shape[0]:
             emb_fused[fused[f, FUSED_COLUMN]] = True
     # Structure first (row indices, offsets, splits), then what reads through it.
+    _check_dense(n, num, num_ops, bkt_ops, bounds)
     _check_indicators(n, ind_splits, ind_ids, ind_w, ind_ops)
     bad_e, bad_j, max_len = _check_embeddings(
         n, emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta, emb_fused
