@@ -34,6 +34,8 @@ class Batch:
                 f"features must be a dict of feature name -> values, got {type(features).__name__}."
             )
         self._features = features
+        # One lookup a feature where the mapping offers it (dict, DataFrame).
+        self._get = features.get if isinstance(features, (dict, _inputs.FrameColumns)) else None
         self._plan = plan
         self._tables = tables
         self._table_storage = table_storage
@@ -55,11 +57,15 @@ class Batch:
         # call, which matters at small batches.
         c = self._raw.get(key)
         if c is None:
-            if key not in self._features:
+            if self._get is not None:
+                value = self._get(key, _MISSING)
+            else:
+                value = self._features[key] if key in self._features else _MISSING
+            if value is _MISSING:
                 raise ValueError(
                     f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
                 )
-            c = _inputs.classify(self._features[key], key, column)
+            c = _inputs.classify(value, key, column)
             n = _inputs.batch_size(c, key, column)
             if self.n is None:
                 self.n = n
@@ -595,6 +601,7 @@ class Batch:
 
 
 _NO_SEGMENTS = np.zeros((0, _strings.SEG_COLUMNS), np.int64)
+_MISSING = object()
 _NO_WEIGHTS = np.zeros(0, np.float32)
 
 
