@@ -18,13 +18,11 @@ import logging
 import os
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from featurec._embedding import _combine_rows, first_id_past_table
 from featurec._kernels import _upper_bound, ftz
+from featurec._prefetch import prefetch
 from featurec._strings import SEG_COUNT, chain_items, hash_items
 
 # Batches with fewer rows run on one thread. Measured on the issue-4 column set
@@ -153,27 +151,6 @@ def _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, in
                         out[r, oc + i] += 1.0
 
 
-@intrinsic
-def _prefetch(typingctx, arr, index):
-    """Hints the CPU to fetch `arr.flat[index]`'s cache line (llvm.prefetch:
-    read, keep in all levels). A hint only: never faults, even out of range."""
-    if not isinstance(arr, types.Array):
-        return None
-    sig = types.void(arr, types.int64)
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.gep(ary.data, [args[1]])
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
 @njit(cache=True)
 def _prefetch_rows(table_buf, table_meta, t, ids, splits, lo, hi):
     # The table rows a chunk's ids look up, requested ahead of the combiner
@@ -182,7 +159,7 @@ def _prefetch_rows(table_buf, table_meta, t, ids, splits, lo, hi):
     for j in range(splits[lo], splits[hi]):
         i = ids[j]
         if 0 <= i < vocab:
-            _prefetch(table_buf, o + i * dim)
+            prefetch(table_buf, o + i * dim)
 
 
 @njit(cache=True)
