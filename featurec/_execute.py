@@ -6,6 +6,8 @@ bucketized column, or a categorical column feeding an indicator and a cross,
 is computed once. All per-value work happens in `featurec._kernels`.
 """
 
+import threading
+
 import numpy as np
 
 from featurec import _hash, _inputs, _kernels, _pyobjects, _spec, _strings, _write
@@ -668,7 +670,9 @@ class LayoutCache:
     shapes, for plans whose every indicator and embedding column is a string
     hash bucket or a cross of raw string keys (`fusable`).
 
-    Bounded: at most `max_layouts` are kept; the oldest goes first.
+    Bounded: at most `max_layouts` are kept; the oldest goes first. Safe for
+    threads calling one transform: a hit is one dict lookup, a miss builds
+    and inserts under a lock.
 
     Args:
         plan: the `_plan.Plan`.
@@ -679,6 +683,7 @@ class LayoutCache:
         self._plan = plan
         self._max = max_layouts
         self._layouts = {}
+        self._lock = threading.Lock()
         self.keys = []  # (feature key, first spec reading it), in read order
         self._sources = {}  # id(spec) -> indices into keys
         specs = list(plan.ind_specs) + [spec for spec, _ in plan.embeddings]
@@ -707,15 +712,17 @@ class LayoutCache:
     def get(self, shape, sources):
         """The `_Layout` for `shape` (built from `sources` if new), or None
         when the writer cannot compute every id for it."""
-        if shape in self._layouts:
-            return self._layouts[shape]
+        lay = self._layouts.get(shape, _MISSING)
+        if lay is not _MISSING:
+            return lay
         try:
             lay = _Layout(self._plan, self._sources, sources, shape[0])
         except _NotLaidOut:
             lay = None
-        if len(self._layouts) >= self._max:
-            self._layouts.pop(next(iter(self._layouts)))
-        self._layouts[shape] = lay
+        with self._lock:
+            while len(self._layouts) >= self._max:
+                del self._layouts[next(iter(self._layouts))]
+            self._layouts[shape] = lay
         return lay
 
 

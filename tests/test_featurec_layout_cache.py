@@ -226,3 +226,32 @@ def test_crosses_hashed_in_the_writer_match_input_layer_with_nulls():
     }
     assert_parity("layout_cache", _columns, dense, _TABLES)
     _check(ref.transform, ref, {"h": h, "k": k, "e": e, "x": x}, dense)
+
+
+def test_threads_sharing_a_transform_get_their_own_results():
+    import threading
+
+    ref = _setup()
+    rng = np.random.default_rng(23)
+    inputs = [_features(rng, n, form)[0] for n in range(1, 11) for form in ("S", "arrow_chunked")]
+    transform = featurec.compile(ref.columns)
+    transform.set_embedding_tables(_TABLES)
+    expected = [transform(g).copy() for g in inputs]
+    transform = featurec.compile(ref.columns)  # a fresh cache, filled by the threads
+    transform.set_embedding_tables(_TABLES)
+    failures = []
+
+    def work(order):
+        for i in order:
+            got = transform(inputs[i])
+            if not np.array_equal(got, expected[i]):
+                failures.append(i)
+
+    orders = [list(range(len(inputs))) * 3, list(reversed(range(len(inputs)))) * 3]
+    threads = [threading.Thread(target=work, args=(o,)) for o in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert len(transform._layouts) <= 8
