@@ -300,7 +300,9 @@ def _check_splits(splits, what):
 
 
 @njit(cache=True)
-def _check_fused(n, seg, fused, cross_keys, ind_splits, ind_ids, ind_ops, emb_splits, emb_ids, emb_ops, table_meta):
+def _check_fused(
+    n, seg, fused, cross_keys, ind_splits, ind_ids, ind_ops, emb_splits, emb_ids, emb_ops, table_meta
+):
     """Checks the fused columns' parameters fit the arrays (a caller bug
     otherwise): their segments, their ids slots, their tables."""
     for f in range(fused.shape[0]):
