@@ -6,7 +6,10 @@ by chunk of rows in a single kernel call, so
 * a large batch starts one parallel region per call, not one per column
   (waking numba's sleeping worker costs tens of microseconds, which per-column
   regions paid 15-40 times and which ate the second core's gain), and
-* a chunk of output rows stays in cache while all of its columns are filled.
+* a chunk of output rows stays in cache while all of its columns are filled;
+* string hash-bucket columns and crosses of dense 1-D string keys get their
+  ids in the same pass, chunk by chunk (decisions 45, 73), and the table rows
+  and string bytes a chunk reads next are prefetched (decision 75).
 
 The kernel is generic: columns arrive as parameter arrays built by
 `featurec._plan` and ids prepared by `featurec._execute`; embedding tables as
