@@ -7,7 +7,14 @@ which also hashes the string hash-bucket columns of indicator and embedding
 columns, read in place), hashing string columns it does not (`_hash.
 hash_string_columns_mod`) and its Python preparation, crosses, packing
 `object` string arrays (`_pyobjects.pack_many`). Prints the
-best of 5 passes, in ms per call.
+best of 5 passes, in ms per call, and "the rest": the call's time outside
+those kernels (Python reading the features, laying out the ids, dispatch).
+
+`--floor` also times what a call would cost with featurec's own compute at
+zero: writing the `[batch, 1466]` float32 output (numpy `fill` on one thread;
+a numba kernel zeroing it row by row on every numba thread, as the writer
+does) plus the call's Python without the writer (the writer replaced by a
+no-op).
 
 Run (PYTHONPATH=. so a checkout's featurec is the one measured):
     TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH=. python benchmarks/featurec_breakdown.py [--batch 4096] [--object | --pandas]
@@ -39,6 +46,7 @@ def main():
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--object", action="store_true", help="strings as object arrays of str")
     parser.add_argument("--pandas", action="store_true", help="one pandas DataFrame (str dtype)")
+    parser.add_argument("--floor", action="store_true", help="also time the output write and the Python alone")
     args = parser.parse_args()
 
     transform = featurec.compile(bench.build_columns())
@@ -83,6 +91,52 @@ def main():
     print(f"batch {args.batch} {kind}: {1e3 * per_call:.3f} ms a call, {args.batch / per_call:,.0f} rows/s")
     for label, seconds in stages.items():
         print(f"  {label:<40s} {1e3 * seconds / len(batches):7.3f} ms")
+    outer = ("writer", "object strings", "cross kernel", "raw cross-key", "hash stage")
+    inner = sum(v for k, v in stages.items() if k.startswith(outer))
+    print(f"  {'the rest (Python, dispatch)':<40s} {1e3 * (per_call - inner / len(batches)):7.3f} ms")
+    if args.floor:
+        floor(transform, batches)
+
+
+def _best(fn, repeats=7):
+    best = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def floor(transform, batches):
+    """The call with featurec's own compute at zero: the output write, and
+    the Python around the writer."""
+    import numba  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    out = np.empty((bench._rows(batches[0]), transform.output_width), np.float32)
+
+    @numba.njit(parallel=True)
+    def zero_rows(out, chunk):
+        n, width = out.shape
+        flat = out.reshape(n * width)
+        for c in numba.prange((n + chunk - 1) // chunk):
+            for r in range(c * chunk, min(n, (c + 1) * chunk)):
+                flat[r * width : (r + 1) * width] = 0.0
+
+    zero_rows(out, _write.CHUNK_ROWS)
+    fill = _best(lambda: [out.fill(0.0) for _ in range(20)]) / 20
+    zero = _best(lambda: [zero_rows(out, _write.CHUNK_ROWS) for _ in range(20)]) / 20
+    real = _write.write_outputs
+    _write.write_outputs = lambda *a: (-1, -1)
+    try:
+        python = _best(lambda: [transform(b) for b in batches]) / len(batches)
+    finally:
+        _write.write_outputs = real
+    print(f"floor: output write {1e3 * fill:.3f} ms (numpy fill, 1 thread), "
+          f"{1e3 * zero:.3f} ms (numba row zeroing, {numba.get_num_threads()} threads); "
+          f"the call without the writer {1e3 * python:.3f} ms; "
+          f"sum {1e3 * (min(fill, zero) + python):.3f} ms")
 
 
 if __name__ == "__main__":

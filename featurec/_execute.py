@@ -6,6 +6,8 @@ bucketized column, or a categorical column feeding an indicator and a cross,
 is computed once. All per-value work happens in `featurec._kernels`.
 """
 
+import threading
+
 import numpy as np
 
 from featurec import _hash, _inputs, _kernels, _pyobjects, _spec, _strings, _write
@@ -23,15 +25,19 @@ class Batch:
         tables: embedding table name -> float32 array.
         table_storage: the `_write.TableStorage` those tables live in
             (needed when the plan has embedding columns).
+        layouts: the caller's `LayoutCache` for this plan, or None (every
+            call then lays out its ids from scratch).
     """
 
-    def __init__(self, features, plan, tables, table_storage=None):
+    def __init__(self, features, plan, tables, table_storage=None, layouts=None):
         features = _inputs.as_mapping(features)
         if not hasattr(features, "keys") or not hasattr(features, "__getitem__"):
             raise TypeError(
                 f"features must be a dict of feature name -> values, got {type(features).__name__}."
             )
         self._features = features
+        # One lookup a feature where the mapping offers it (dict, DataFrame).
+        self._get = features.get if isinstance(features, (dict, _inputs.FrameColumns)) else None
         self._plan = plan
         self._tables = tables
         self._table_storage = table_storage
@@ -42,6 +48,7 @@ class Batch:
         self._fused = set()  # id() of the string hash specs the writer hashes
         self._packed = {}  # feature key -> (first, last) item in _packed_arrays
         self._packed_arrays = None
+        self._layouts = layouts
         self.n = None
 
     # -- raw features --------------------------------------------------------
@@ -52,11 +59,15 @@ class Batch:
         # call, which matters at small batches.
         c = self._raw.get(key)
         if c is None:
-            if key not in self._features:
+            if self._get is not None:
+                value = self._get(key, _MISSING)
+            else:
+                value = self._features[key] if key in self._features else _MISSING
+            if value is _MISSING:
                 raise ValueError(
                     f"Feature {key!r} is not in features dictionary (needed by column {column!r})."
                 )
-            c = _inputs.classify(self._features[key], key, column)
+            c = _inputs.classify(value, key, column)
             n = _inputs.batch_size(c, key, column)
             if self.n is None:
                 self.n = n
@@ -264,43 +275,99 @@ class Batch:
         n = out.shape[0]
         _write.notice_cold_cache()
         self._pack_object_strings()
+        if self._layouts is not None and self._layouts.fusable and self._write_laid_out(out):
+            return
         emb_specs = [s for s, _ in plan.embeddings]
-        segments, fused = [], []
-        ind_fused = self._fuse(plan.ind_specs, _write.TARGET_INDICATOR, segments, fused)
-        emb_fused = self._fuse(emb_specs, _write.TARGET_EMBEDDING, segments, fused)
+        segments, fused, cross_keys = [], [], []
+        ind_fused = self._fuse(plan.ind_specs, _write.TARGET_INDICATOR, segments, fused, cross_keys)
+        emb_fused = self._fuse(emb_specs, _write.TARGET_EMBEDDING, segments, fused, cross_keys)
         self._hash_string_columns()
         num = [self._named(s, self.numeric, s) for s in plan.num_specs]
-        num = np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32)
-        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(plan.ind_specs, plan.ind_ops, n, ind_fused)
+        num = _numeric_rows(num, n)
+        ind_splits, ind_ids, ind_w, ind_ops = self._concat_ids(
+            plan.ind_specs, plan.ind_ops, _write.IND_SPLITS_ROW, n, ind_fused
+        )
         table_buf, table_meta = self._table_arrays() if emb_specs else _write._NO_TABLES
-        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(emb_specs, plan.emb_ops, n, emb_fused)
+        emb_splits, emb_ids, emb_w, emb_ops = self._concat_ids(
+            emb_specs, plan.emb_ops, _write.EMB_SPLITS_ROW, n, emb_fused
+        )
         if fused:
             seg = np.array(segments, np.int64).reshape(-1, _strings.SEG_COLUMNS)
             fused = np.array(fused, np.int64)
+            cross_keys = np.array(cross_keys, np.int64).reshape(-1, 2) if cross_keys else _write.NO_CROSS_KEYS
         else:
-            seg, fused = _NO_SEGMENTS, _write.NO_FUSED
+            seg, fused, cross_keys = _NO_SEGMENTS, _write.NO_FUSED, _write.NO_CROSS_KEYS
         bad_e, bad_j = _write.write_outputs(
             out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
             ind_splits, ind_ids, ind_w, ind_ops,
             emb_splits, emb_ids, emb_w, emb_ops, plan.emb_max_norm, table_buf, table_meta,
-            seg, fused,
+            seg, fused, cross_keys,
         )  # fmt: skip
+        self._raise_writer_error(bad_e, bad_j, fused, emb_ids, emb_ops)
+
+    def _raise_writer_error(self, bad_e, bad_j, fused, emb_ids, emb_ops):
+        """Raises the error `write_outputs` reported, if any."""
+        plan = self._plan
         if bad_e == -2:
-            spec = (plan.ind_specs if fused[bad_j, _write.FUSED_TARGET] == 0 else emb_specs)[
-                fused[bad_j, _write.FUSED_COLUMN]
-            ]
+            specs = plan.ind_specs if fused[bad_j, _write.FUSED_TARGET] == 0 else [s for s, _ in plan.embeddings]
+            spec = specs[fused[bad_j, _write.FUSED_COLUMN]]
+            keys = spec.cat.keys if isinstance(spec.cat, _spec.CrossedSpec) else [spec.cat.key]
             raise ValueError(
-                f"Feature {spec.cat.key!r} (column {spec.name!r}): malformed string "
-                "buffers (offsets outside the data)."
+                f"Feature {', '.join(repr(k) for k in keys)} (column {spec.name!r}): malformed "
+                "string buffers (offsets outside the data)."
             )
         if bad_e >= 0:
-            spec = emb_specs[bad_e]
+            spec = plan.embeddings[bad_e][0]
             rows = plan.tables[spec.table_name][0]
             bad_id = emb_ids[emb_ops[bad_e, 0] + bad_j]
             raise ValueError(
                 f"Column {spec.name!r}: id {bad_id} is out of range [0, {rows}) "
                 "of its embedding table (input_layer raises InvalidArgumentError here)."
             )
+
+    def _write_laid_out(self, out):
+        """`write` for a plan whose indicator and embedding columns the writer
+        all computes itself, reusing the call layout of an earlier batch with
+        the same row count and the same string inputs' shapes (decision 74).
+
+        Returns:
+            False (nothing done) when some column's input is not a dense
+            string input the writer reads, or a cross key has several items
+            a row: `write` then takes the general way, which also raises any
+            error about those inputs.
+        """
+        plan = self._plan
+        layouts = self._layouts
+        sources = []
+        for key, spec in layouts.keys:
+            src = self._named(spec, self.string_source, key, spec.cat.name)
+            if src is None:
+                return False
+            sources.append(src)
+        n = out.shape[0]
+        shape = (n,) + tuple((src.per_row, len(src.rows)) for src in sources)
+        lay = layouts.get(shape, sources)
+        if lay is None:
+            return False
+        if not plan.embeddings:
+            table_buf, table_meta = _write._NO_TABLES
+        elif len(self._tables) == len(plan.tables):  # every table set: no per-column check
+            table_buf, table_meta = self._table_storage.buf, self._table_storage.meta
+        else:
+            table_buf, table_meta = self._table_arrays()  # raises naming the column
+        seg = np.array([row for src in sources for row in src.rows], np.int64).reshape(-1, _strings.SEG_COLUMNS)
+        num = [self._named(s, self.numeric, s) for s in plan.num_specs]
+        num = _numeric_rows(num, n)
+        ind_ids = np.empty(lay.ind_ids, np.int64)
+        emb_ids = np.empty(lay.emb_ids, np.int64)
+        bad_e, bad_j = _write.write_outputs(
+            out, num, plan.num_ops, plan.bkt_ops, plan.bounds,
+            lay.ind_splits, ind_ids, _NO_WEIGHTS, lay.ind_ops,
+            lay.emb_splits, emb_ids, _NO_WEIGHTS, lay.emb_ops, plan.emb_max_norm, table_buf, table_meta,
+            seg, lay.fused, lay.cross_keys,
+        )  # fmt: skip
+        self._raise_writer_error(bad_e, bad_j, lay.fused, emb_ids, lay.emb_ops)
+        return True
 
     def _pack_object_strings(self):
         """Packs every dense `object` string feature of the batch in one
@@ -405,18 +472,38 @@ class Batch:
                 ids = ids[kept]
             self._cache[id(spec)] = (splits, ids, None)
 
-    def _fuse(self, specs, target, segments, fused):
-        """Which of `specs` the writer hashes itself: unweighted string
-        hash-bucket columns over a dense string input.
+    def _fuse(self, specs, target, segments, fused, cross_keys):
+        """Which of `specs` the writer computes the ids of itself: unweighted
+        string hash-bucket columns over a dense string input, and crosses
+        whose keys are all dense 1-D string features (one value a row each,
+        so one id a row; decision 73).
 
         Returns:
             {index into specs: items per row}; appends their segment rows
-            to `segments` and their rows to `fused`.
+            to `segments`, their rows to `fused` and the crosses' keys to
+            `cross_keys`.
         """
         found = {}
         first = len(segments)
         for k, spec in enumerate(specs):
             cat = spec.cat
+            if isinstance(cat, _spec.CrossedSpec):
+                keys = self._cross_sources(spec)
+                if keys is None:
+                    continue
+                q0 = len(cross_keys)
+                for src in keys:
+                    count = len(src.rows)
+                    segments.extend(src.rows)
+                    cross_keys.append((first, first + count))
+                    first += count
+                hash_key = cat.hash_key or _DEFAULT_HASH_KEY
+                if hash_key >= 1 << 63:
+                    hash_key -= 1 << 64  # its uint64 bits, as int64
+                fused.append((q0, len(cross_keys), 1, cat.num_buckets, target, k,
+                              _write.KIND_CROSS, hash_key))  # fmt: skip
+                found[k] = 1
+                continue
             if not (isinstance(cat, _spec.HashSpec) and cat.is_string):
                 continue
             src = self._named(spec, self.string_source, cat.key, cat.name)
@@ -424,20 +511,35 @@ class Batch:
                 continue
             count = len(src.rows)
             segments.extend(src.rows)
-            fused.append((first, first + count, src.per_row, cat.num_buckets, target, k))
+            fused.append((first, first + count, src.per_row, cat.num_buckets, target, k, _write.KIND_HASH, 0))
             first += count
             found[k] = src.per_row
             self._fused.add(id(cat))
         return found
 
-    def _concat_ids(self, specs, ops, n, fused):
+    def _cross_sources(self, spec):
+        """The `StrSource` of each key of a crossed column when every key is
+        a dense 1-D string feature (the writer crosses those); else None."""
+        cat = spec.cat
+        sources = []
+        for key in cat.keys:
+            if not isinstance(key, str):
+                return None
+            src = self._named(spec, self.string_source, key, cat.name)
+            if src is None or src.per_row != 1:
+                return None
+            sources.append(src)
+        return sources or None
+
+    def _concat_ids(self, specs, ops, splits_col, n, fused):
         """Ids of the categorical columns under indicator/embedding `specs`
         side by side, for `write_outputs`; `fused` columns ({index: items per
         row}) get an empty slot the writer fills.
 
         Returns:
-            (int64 [K, n+1] row splits, int64 ids, float32 weights (zeros
-            where unweighted), ops copy with column 0 = ids offset).
+            (int64 [U, n+1] distinct row splits, int64 ids, float32 weights
+            (zeros where unweighted), ops copy with column 0 = ids offset and
+            column `splits_col` = the column's row of the splits).
         """
         pieces = []
         for k, s in enumerate(specs):
@@ -448,12 +550,21 @@ class Batch:
             else:
                 pieces.append(self._named(s, self.ids, s.cat))
         ops = ops.copy()
-        splits = np.empty((len(pieces), n + 1), np.int64)
+        # Columns with the same splits array (the cached `strided` ones every
+        # dense input gets) share a row: one row instead of one a column.
+        rows = {}
         offset = 0
         for k, (s, ids, _) in enumerate(pieces):
             ops[k, 0] = offset
-            splits[k] = s
+            ops[k, splits_col] = rows.setdefault(id(s), len(rows))
             offset += ids if k in fused else ids.shape[0]
+        if len(rows) == 1:
+            splits = pieces[0][0].reshape(1, n + 1)
+        elif rows:
+            unique = {id(p[0]): p[0] for p in pieces}
+            splits = np.stack([unique[i] for i in rows])
+        else:
+            splits = np.zeros((0, n + 1), np.int64)
         if len(pieces) == 1 and not fused:
             ids = pieces[0][1]
         elif not fused:
@@ -492,6 +603,135 @@ class Batch:
 
 
 _NO_SEGMENTS = np.zeros((0, _strings.SEG_COLUMNS), np.int64)
+_MISSING = object()
+_NO_WEIGHTS = np.zeros(0, np.float32)
+
+
+class _Layout:
+    """What `write_outputs` needs besides the batch's data, for one layout
+    (row count, items per row and segment count of each string input):
+    every array here is only read by the kernels, so concurrent calls may
+    share it."""
+
+    def __init__(self, plan, spec_sources, sources, n):
+        first = [0]
+        for src in sources:
+            first.append(first[-1] + len(src.rows))
+        fused, cross_keys = [], []
+        self.ind_ops, self.ind_splits, self.ind_ids = self._columns(
+            plan.ind_specs, plan.ind_ops, _write.IND_SPLITS_ROW, _write.TARGET_INDICATOR,
+            spec_sources, sources, first, n, fused, cross_keys,
+        )  # fmt: skip
+        self.emb_ops, self.emb_splits, self.emb_ids = self._columns(
+            [spec for spec, _ in plan.embeddings], plan.emb_ops, _write.EMB_SPLITS_ROW,
+            _write.TARGET_EMBEDDING, spec_sources, sources, first, n, fused, cross_keys,
+        )  # fmt: skip
+        self.fused = np.array(fused, np.int64).reshape(-1, _write.FUSED_COLUMNS)
+        self.cross_keys = np.array(cross_keys, np.int64).reshape(-1, 2)
+
+    @staticmethod
+    def _columns(specs, ops, splits_col, target, spec_sources, sources, first, n, fused, cross_keys):
+        ops = ops.copy()
+        rows, offset = {}, 0
+        for k, spec in enumerate(specs):
+            cat = spec.cat
+            if isinstance(cat, _spec.CrossedSpec):
+                if any(sources[f].per_row != 1 for f in spec_sources[id(spec)]):
+                    raise _NotLaidOut
+                q0 = len(cross_keys)
+                for f in spec_sources[id(spec)]:
+                    cross_keys.append((first[f], first[f + 1]))
+                hash_key = cat.hash_key or _DEFAULT_HASH_KEY
+                if hash_key >= 1 << 63:
+                    hash_key -= 1 << 64  # its uint64 bits, as int64
+                fused.append((q0, len(cross_keys), 1, cat.num_buckets, target, k,
+                              _write.KIND_CROSS, hash_key))  # fmt: skip
+                per_row = 1
+            else:
+                (f,) = spec_sources[id(spec)]
+                per_row = sources[f].per_row
+                fused.append((first[f], first[f + 1], per_row, cat.num_buckets, target, k,
+                              _write.KIND_HASH, 0))  # fmt: skip
+            ops[k, 0] = offset
+            ops[k, splits_col] = rows.setdefault(per_row, len(rows))
+            offset += n * per_row
+        splits = np.zeros((len(rows), n + 1), np.int64)
+        for per_row, row in rows.items():
+            splits[row] = np.arange(0, n * per_row + 1, per_row) if per_row else 0
+        return ops, splits, offset
+
+
+class _NotLaidOut(Exception):
+    """A layout the writer cannot compute every id of (see `_Layout`)."""
+
+
+class LayoutCache:
+    """Call layouts of one plan, keyed by batch size and the string inputs'
+    shapes, for plans whose every indicator and embedding column is a string
+    hash bucket or a cross of raw string keys (`fusable`).
+
+    Bounded: at most `max_layouts` are kept; the oldest goes first. Safe for
+    threads calling one transform: a hit is one dict lookup, a miss builds
+    and inserts under a lock.
+
+    Args:
+        plan: the `_plan.Plan`.
+        max_layouts: layouts kept.
+    """
+
+    def __init__(self, plan, max_layouts=8):
+        self._plan = plan
+        self._max = max_layouts
+        self._layouts = {}
+        self._lock = threading.Lock()
+        self.keys = []  # (feature key, first spec reading it), in read order
+        self._sources = {}  # id(spec) -> indices into keys
+        specs = list(plan.ind_specs) + [spec for spec, _ in plan.embeddings]
+        self.fusable = bool(specs)
+        index = {}
+        for spec in specs:
+            cat = spec.cat
+            if isinstance(cat, _spec.HashSpec) and cat.is_string:
+                keys = [cat.key]
+            elif isinstance(cat, _spec.CrossedSpec) and cat.keys and all(isinstance(k, str) for k in cat.keys):
+                keys = list(cat.keys)
+            else:
+                self.fusable = False
+                break
+            found = []
+            for key in keys:
+                if key not in index:
+                    index[key] = len(self.keys)
+                    self.keys.append((key, spec))
+                found.append(index[key])
+            self._sources[id(spec)] = found
+
+    def __len__(self):
+        return len(self._layouts)
+
+    def get(self, shape, sources):
+        """The `_Layout` for `shape` (built from `sources` if new), or None
+        when the writer cannot compute every id for it."""
+        lay = self._layouts.get(shape, _MISSING)
+        if lay is not _MISSING:
+            return lay
+        try:
+            lay = _Layout(self._plan, self._sources, sources, shape[0])
+        except _NotLaidOut:
+            lay = None
+        with self._lock:
+            while len(self._layouts) >= self._max:
+                del self._layouts[next(iter(self._layouts))]
+            self._layouts[shape] = lay
+        return lay
+
+
+def _numeric_rows(values, n):
+    """float32 `[Wn, n]`: the numeric specs' `[n, w]` values side by side,
+    one row per value column, as `write_outputs` reads them."""
+    if not values:
+        return np.zeros((0, n), np.float32)
+    return np.concatenate([v.T for v in values], axis=0)
 
 
 def _to_float32(x):

@@ -281,11 +281,11 @@ def as_mapping(features):
     if module.startswith("polars") and hasattr(features, "get_columns"):
         return {s.name: s for s in features.get_columns()}
     if module.startswith("pandas") and type(features).__name__ == "DataFrame":
-        return _FrameColumns(features)
+        return FrameColumns(features)
     return features
 
 
-class _FrameColumns:
+class FrameColumns:
     """A pandas DataFrame's columns by name, as their backing arrays.
 
     `df[key]` builds a Series (~40 us a column, most of a small batch's
@@ -303,10 +303,25 @@ class _FrameColumns:
     def __contains__(self, key):
         return key in self._frame.columns
 
+    def get(self, key, default=None):
+        """The column's value, or `default` when the frame has no such
+        column (one index lookup, where `in` then `[]` took two)."""
+        try:
+            loc = self._frame.columns.get_loc(key)
+        except KeyError:
+            return default
+        except Exception:  # noqa: BLE001 - unusual keys: pandas' own answer
+            return self[key] if key in self else default
+        return self._column(key, loc)
+
     def __getitem__(self, key):
+        return self._column(key, None)
+
+    def _column(self, key, loc):
         frame = self._frame
         try:
-            loc = frame.columns.get_loc(key)
+            if loc is None:
+                loc = frame.columns.get_loc(key)
             if isinstance(loc, int):
                 values = frame._mgr.iget_values(loc)
                 if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype != object:

@@ -29,11 +29,13 @@ class Plan:
             their float32 values are laid side by side in that order.
         num_ops, bkt_ops, bounds: `_write.write_outputs` parameters.
         ind_specs: indicator specs, in the order of `ind_ops`.
-        ind_ops: int64 [K, 4] (ids offset filled per call, num_buckets,
-            out column, weighted) for `_write.write_outputs`.
+        ind_ops: int64 [K, 5] (ids offset filled per call, num_buckets,
+            out column, weighted, row splits row filled per call) for
+            `_write.write_outputs`.
         embeddings: list of (embedding spec, start column).
-        emb_ops: int64 [E, 5] (ids offset filled per call, table index in
-            `tables` order, combiner code, out column, weighted) for
+        emb_ops: int64 [E, 6] (ids offset filled per call, table index in
+            `tables` order, combiner code, out column, weighted, row splits
+            row filled per call) for
             `_write.write_outputs`.
         emb_max_norm: float32 [E] clip norms (0: none).
         string_hash_specs: distinct string hash-bucket specs the outputs
@@ -145,19 +147,19 @@ def _fuse(plan):
             bounds.append(b)
         elif isinstance(spec, _spec.IndicatorSpec):
             weighted = isinstance(spec.cat, _spec.WeightedSpec)
-            ind_ops.append((0, spec.width, col0, int(weighted)))
+            ind_ops.append((0, spec.width, col0, int(weighted), 0))
             plan.ind_specs.append(spec)
         else:
             plan.embeddings.append((spec, col0))
             weighted = isinstance(spec.cat, _spec.WeightedSpec)
             combiner = _embedding.combiner_code(spec.combiner)
-            emb_ops.append((0, table_index[spec.table_name], combiner, col0, int(weighted)))
+            emb_ops.append((0, table_index[spec.table_name], combiner, col0, int(weighted), 0))
             emb_max_norm.append(0.0 if spec.max_norm is None else spec.max_norm)
     plan.num_ops = np.array(num_ops, np.int64).reshape(-1, 3)
     plan.bkt_ops = np.array(bkt_ops, np.int64).reshape(-1, 5)
     plan.bounds = np.concatenate(bounds) if bounds else np.zeros(0, np.float32)
-    plan.ind_ops = np.array(ind_ops, np.int64).reshape(-1, 4)
-    plan.emb_ops = np.array(emb_ops, np.int64).reshape(-1, 5)
+    plan.ind_ops = np.array(ind_ops, np.int64).reshape(-1, 5)
+    plan.emb_ops = np.array(emb_ops, np.int64).reshape(-1, 6)
     plan.emb_max_norm = np.array(emb_max_norm, np.float32)
 
 

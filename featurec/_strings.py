@@ -21,13 +21,20 @@ import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
 
-from featurec._hash import fingerprint64
+from featurec._hash import fingerprint64, fingerprint_cat64
+from featurec._prefetch import prefetch
 
 # Segment layouts.
 FIXED = 0  # numpy `S<width>`: item i is the width-byte slot i, trailing NULs dropped.
 OFFSETS32 = 1  # Arrow string/binary: int32 offsets.
 OFFSETS64 = 2  # Arrow large_string/large_binary: int64 offsets.
 STARTS_ENDS = 3  # packed strings: int64 starts and ends arrays.
+
+# How far ahead of the item being hashed its column's bytes are requested
+# (`_prefetch.prefetch`; a hint, harmless past the buffer's end). The writer
+# hashes every string column of a chunk of rows in turn, a run too short for
+# the hardware prefetcher, and the strings of a large batch are not in cache.
+PREFETCH_BYTES = 512
 
 # Columns of a segment row.
 SEG_DATA, SEG_DATA_LEN, SEG_LAYOUT, SEG_A, SEG_B, SEG_FIRST, SEG_COUNT, SEG_VALID, SEG_WIDTH = range(9)
@@ -304,8 +311,8 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
     `item0:item1` of the column made of segments `s_lo:s_hi`; -1 for
     empty strings and nulls (a dense input's ignore value).
 
-    Segments without nulls in the common layouts (numpy `S`, Arrow int32
-    offsets) take loops of their own, with the layout decided and the
+    Segments without nulls in the common layouts (numpy `S`, Arrow int32 and
+    int64 offsets) take loops of their own, with the layout decided and the
     buffers bound once per segment instead of once per item.
 
     Returns:
@@ -331,6 +338,9 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
                 return False
             for j in range(i, stop):
                 start = (j - base) * w
+                # Many columns are read a chunk of rows at a time: too short
+                # a run for the hardware prefetcher (see PREFETCH_BYTES).
+                prefetch(data, start + PREFETCH_BYTES)
                 end = start + w
                 while end > start and data[end - 1] == 0:
                     end -= 1
@@ -347,6 +357,22 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
                 end = np.int64(offsets[p + 1])
                 if start < 0 or end < start or end > data_len:
                     return False
+                prefetch(data, start + PREFETCH_BYTES)
+                if end == start:
+                    ids[off + j] = -1
+                else:
+                    ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        elif seg[s, SEG_VALID] == 0 and layout == OFFSETS64:
+            # Arrow large_string: pandas 3's default `str` columns.
+            first = seg[s, SEG_FIRST]
+            offsets64 = _carray_i64(seg[s, SEG_A], first + stop - base + 1)
+            for j in range(i, stop):
+                p = first + j - base
+                start = offsets64[p]
+                end = offsets64[p + 1]
+                if start < 0 or end < start or end > data_len:
+                    return False
+                prefetch(data, start + PREFETCH_BYTES)
                 if end == start:
                     ids[off + j] = -1
                 else:
@@ -360,6 +386,54 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
                     ids[off + j] = -1
                 else:
                     ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+        i = stop
+        base += count
+        s += 1
+    return i >= item1
+
+
+@njit(cache=True)
+def chain_items(seg, s_lo, s_hi, item0, item1, chain):
+    """`chain[i - item0] = FingerprintCat64(chain[i - item0], Fingerprint64(item i))`
+    for items `item0:item1` of the column made of segments `s_lo:s_hi`: one
+    key's step of a cross's hash chain. Empty strings and nulls are hashed
+    as `''`, as a crossed column hashes a dense key's values (nothing is
+    dropped there).
+
+    Returns:
+        False if an item's bounds fall outside its buffer or the segments
+        hold fewer items (nothing outside the buffers is read).
+    """
+    base = 0
+    s = s_lo
+    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
+        base += seg[s, SEG_COUNT]
+        s += 1
+    i = item0
+    while i < item1 and s < s_hi:
+        count = seg[s, SEG_COUNT]
+        stop = min(item1, base + count)
+        data_len = seg[s, SEG_DATA_LEN]
+        data = _carray_u8(seg[s, SEG_DATA], data_len)
+        if seg[s, SEG_VALID] == 0 and seg[s, SEG_LAYOUT] == FIXED:
+            w = seg[s, SEG_WIDTH]
+            if w <= 0 or (stop - base) * w > data_len:
+                return False
+            for j in range(i, stop):
+                start = (j - base) * w
+                prefetch(data, start + PREFETCH_BYTES)
+                end = start + w
+                while end > start and data[end - 1] == 0:
+                    end -= 1
+                chain[j - item0] = fingerprint_cat64(chain[j - item0], fingerprint64(data, start, end))
+        else:
+            for j in range(i, stop):
+                start, end = item_bounds(seg, s, j - base, data_len)
+                if start == -2:
+                    return False
+                if end <= start:
+                    start = end = 0  # null or '': the empty string's fingerprint
+                chain[j - item0] = fingerprint_cat64(chain[j - item0], fingerprint64(data, start, end))
         i = stop
         base += count
         s += 1

@@ -72,6 +72,7 @@ class Transform:
         self._table_index = {name: i for i, name in enumerate(plan.tables)}
         self._aliases = {}
         self._outputs = _output_pool.OutputPool()  # reused when free, see __call__
+        self._layouts = _execute.LayoutCache(plan)  # per-call id layouts, by input shapes
         for table, (_, _, names) in plan.tables.items():
             for name in names:
                 self._aliases[name] = table
@@ -175,7 +176,7 @@ class Transform:
             ValueError / TypeError: a missing or malformed feature, naming the
                 feature and the column; a missing embedding table.
         """
-        batch = _execute.Batch(features, self._plan, self._tables, self._table_storage)
+        batch = _execute.Batch(features, self._plan, self._tables, self._table_storage, self._layouts)
         for key, name in self._plan.required:
             batch.raw(key, name)
         shape = (batch.n, self._plan.output_width)
