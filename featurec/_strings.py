@@ -283,9 +283,7 @@ def item_bounds(seg, s, local, data_len):
         if end > data_len:
             return -2, -2
         data = _carray_u8(seg[s, SEG_DATA], data_len)
-        while end > start and data[end - 1] == 0:
-            end -= 1
-        return start, end
+        return start, _fixed_end(data, start, w)
     p = seg[s, SEG_FIRST] + local
     if layout == OFFSETS32:
         off = _carray_i32(seg[s, SEG_A], p + 2)
@@ -305,6 +303,46 @@ def item_bounds(seg, s, local, data_len):
     return start, end
 
 
+@njit(cache=True, inline="always")
+def _seek(seg, s_lo, s_hi, item0):
+    """(segment holding item `item0` of the column `s_lo:s_hi`, items before it)."""
+    base = 0
+    s = s_lo
+    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
+        base += seg[s, SEG_COUNT]
+        s += 1
+    return s, base
+
+
+@njit(cache=True, inline="always")
+def _fixed_end(data, start, w):
+    """End of the fixed-width item at `start`: numpy `S` pads with NULs."""
+    end = start + w
+    while end > start and data[end - 1] == 0:
+        end -= 1
+    return end
+
+
+@njit(cache=True, inline="always")
+def _hash_offset_items(data, offsets, shift, i, stop, nb, ids, off):
+    """The hash loop of items `i:stop` of an Arrow segment without nulls
+    (item j's bounds at `offsets[j + shift]`); int32 and int64 offsets each
+    get their own specialization. False if a bound falls outside `data`."""
+    data_len = data.shape[0]
+    for j in range(i, stop):
+        p = j + shift
+        start = np.int64(offsets[p])
+        end = np.int64(offsets[p + 1])
+        if start < 0 or end < start or end > data_len:
+            return False
+        prefetch(data, start + PREFETCH_BYTES)
+        if end == start:
+            ids[off + j] = -1
+        else:
+            ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+    return True
+
+
 @njit(cache=True)
 def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
     """`ids[off + i] = Fingerprint64(item i) % num_buckets` for items
@@ -320,11 +358,7 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
         hold fewer items (nothing outside the buffers is read).
     """
     nb = np.uint64(num_buckets)
-    base = 0
-    s = s_lo
-    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
-        base += seg[s, SEG_COUNT]
-        s += 1
+    s, base = _seek(seg, s_lo, s_hi, item0)
     i = item0
     while i < item1 and s < s_hi:
         count = seg[s, SEG_COUNT]
@@ -341,9 +375,7 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
                 # Many columns are read a chunk of rows at a time: too short
                 # a run for the hardware prefetcher (see PREFETCH_BYTES).
                 prefetch(data, start + PREFETCH_BYTES)
-                end = start + w
-                while end > start and data[end - 1] == 0:
-                    end -= 1
+                end = _fixed_end(data, start, w)
                 if end == start:
                     ids[off + j] = -1
                 else:
@@ -351,32 +383,14 @@ def hash_items(seg, s_lo, s_hi, item0, item1, num_buckets, ids, off):
         elif seg[s, SEG_VALID] == 0 and layout == OFFSETS32:
             first = seg[s, SEG_FIRST]
             offsets = _carray_i32(seg[s, SEG_A], first + stop - base + 1)
-            for j in range(i, stop):
-                p = first + j - base
-                start = np.int64(offsets[p])
-                end = np.int64(offsets[p + 1])
-                if start < 0 or end < start or end > data_len:
-                    return False
-                prefetch(data, start + PREFETCH_BYTES)
-                if end == start:
-                    ids[off + j] = -1
-                else:
-                    ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+            if not _hash_offset_items(data, offsets, first - base, i, stop, nb, ids, off):
+                return False
         elif seg[s, SEG_VALID] == 0 and layout == OFFSETS64:
             # Arrow large_string: pandas 3's default `str` columns.
             first = seg[s, SEG_FIRST]
             offsets64 = _carray_i64(seg[s, SEG_A], first + stop - base + 1)
-            for j in range(i, stop):
-                p = first + j - base
-                start = offsets64[p]
-                end = offsets64[p + 1]
-                if start < 0 or end < start or end > data_len:
-                    return False
-                prefetch(data, start + PREFETCH_BYTES)
-                if end == start:
-                    ids[off + j] = -1
-                else:
-                    ids[off + j] = np.int64(fingerprint64(data, start, end) % nb)
+            if not _hash_offset_items(data, offsets64, first - base, i, stop, nb, ids, off):
+                return False
         else:
             for j in range(i, stop):
                 start, end = item_bounds(seg, s, j - base, data_len)
@@ -404,11 +418,7 @@ def chain_items(seg, s_lo, s_hi, item0, item1, chain):
         False if an item's bounds fall outside its buffer or the segments
         hold fewer items (nothing outside the buffers is read).
     """
-    base = 0
-    s = s_lo
-    while s < s_hi and base + seg[s, SEG_COUNT] <= item0:
-        base += seg[s, SEG_COUNT]
-        s += 1
+    s, base = _seek(seg, s_lo, s_hi, item0)
     i = item0
     while i < item1 and s < s_hi:
         count = seg[s, SEG_COUNT]
@@ -422,9 +432,7 @@ def chain_items(seg, s_lo, s_hi, item0, item1, chain):
             for j in range(i, stop):
                 start = (j - base) * w
                 prefetch(data, start + PREFETCH_BYTES)
-                end = start + w
-                while end > start and data[end - 1] == 0:
-                    end -= 1
+                end = _fixed_end(data, start, w)
                 chain[j - item0] = fingerprint_cat64(chain[j - item0], fingerprint64(data, start, end))
         else:
             for j in range(i, stop):
