@@ -497,11 +497,7 @@ class Batch:
                     segments.extend(src.rows)
                     cross_keys.append((first, first + count))
                     first += count
-                hash_key = cat.hash_key or _DEFAULT_HASH_KEY
-                if hash_key >= 1 << 63:
-                    hash_key -= 1 << 64  # its uint64 bits, as int64
-                fused.append((q0, len(cross_keys), 1, cat.num_buckets, target, k,
-                              _write.KIND_CROSS, hash_key))  # fmt: skip
+                fused.append(_cross_row(cat, q0, len(cross_keys), target, k))
                 found[k] = 1
                 continue
             if not (isinstance(cat, _spec.HashSpec) and cat.is_string):
@@ -641,11 +637,7 @@ class _Layout:
                 q0 = len(cross_keys)
                 for f in spec_sources[id(spec)]:
                     cross_keys.append((first[f], first[f + 1]))
-                hash_key = cat.hash_key or _DEFAULT_HASH_KEY
-                if hash_key >= 1 << 63:
-                    hash_key -= 1 << 64  # its uint64 bits, as int64
-                fused.append((q0, len(cross_keys), 1, cat.num_buckets, target, k,
-                              _write.KIND_CROSS, hash_key))  # fmt: skip
+                fused.append(_cross_row(cat, q0, len(cross_keys), target, k))
                 per_row = 1
             else:
                 (f,) = spec_sources[id(spec)]
@@ -724,6 +716,15 @@ class LayoutCache:
                 del self._layouts[next(iter(self._layouts))]
             self._layouts[shape] = lay
         return lay
+
+
+def _cross_row(cat, q0, q1, target, k):
+    """The writer's `fused` row of crossed column `cat` (column `k` of
+    `target`), whose keys are `cross_keys[q0:q1]`: one id a row."""
+    hash_key = cat.hash_key or _DEFAULT_HASH_KEY
+    if hash_key >= 1 << 63:
+        hash_key -= 1 << 64  # its uint64 bits, as int64
+    return (q0, q1, 1, cat.num_buckets, target, k, _write.KIND_CROSS, hash_key)
 
 
 def _numeric_rows(values, n):
