@@ -184,6 +184,43 @@ def _combine_weighted(
         out[b, col0 + c] = acc
 
 
+@njit(cache=True, inline="always")
+def _copy_id_rows(lo, hi, ids, table, out, col0, dim):
+    for b in range(lo, hi):
+        i = ids[b]
+        if i >= 0:
+            for c in range(dim):
+                out[b, col0 + c] = table[i, c]
+        else:
+            for c in range(dim):
+                out[b, col0 + c] = _F0
+
+
+@njit(cache=True)
+def copy_one_id_rows(lo, hi, ids, table, out, col0):
+    """Rows lo:hi of an unweighted, unclipped column with exactly one id a
+    row (`ids[b]` is row b's): its table row as it is (every combiner of one
+    id gives it unchanged), or zeros for a negative id (no id).
+
+    Every id must be below the table's rows (checked by the caller). Common
+    dimensions get a copy of constant length, which LLVM unrolls: on the
+    Criteo-like set (15 columns of dimension 8, 4,096 rows, one thread) the
+    embedding writes took ~0.40 ms instead of ~0.49 with the row splits read
+    and a loop of variable length (decision 79).
+    """
+    dim = table.shape[1]
+    if dim == 8:
+        _copy_id_rows(lo, hi, ids, table, out, col0, 8)
+    elif dim == 16:
+        _copy_id_rows(lo, hi, ids, table, out, col0, 16)
+    elif dim == 4:
+        _copy_id_rows(lo, hi, ids, table, out, col0, 4)
+    elif dim == 32:
+        _copy_id_rows(lo, hi, ids, table, out, col0, 32)
+    else:
+        _copy_id_rows(lo, hi, ids, table, out, col0, dim)
+
+
 @njit(cache=True)
 def _combine_rows(
     lo, hi, row_splits, ids, weights, has_weights, prune_weights, table,

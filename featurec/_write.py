@@ -23,8 +23,9 @@ import os
 import numpy as np
 from numba import njit, prange
 
-from featurec._embedding import _combine_rows, first_id_past_table
+from featurec._embedding import _combine_rows, copy_one_id_rows, first_id_past_table
 from featurec._kernels import _upper_bound, ftz
+from featurec._memory import huge_page_empty
 from featurec._prefetch import prefetch
 from featurec._strings import SEG_COUNT, chain_items, hash_items
 
@@ -88,7 +89,8 @@ class TableStorage:
         shapes: list of (rows, dim), in the plan's table order.
 
     Attributes:
-        buf: float32 `[sum(rows * dim)]`, allocated on first `view`.
+        buf: float32 `[sum(rows * dim)]`, allocated on first `view`, on
+            huge pages where the system offers them (`featurec._memory`).
         meta: int64 `[T, 3]` (offset in `buf`, rows, dim) per table.
     """
 
@@ -104,7 +106,7 @@ class TableStorage:
     def view(self, index):
         """The writable `[rows, dim]` view of table `index` in the buffer."""
         if self.buf is None:
-            self.buf = np.empty(max(self._total, 1), np.float32)
+            self.buf = huge_page_empty(max(self._total, 1), np.float32)
         o, r, d = self.meta[index]
         return self.buf[o : o + r * d].reshape(r, d)
 
@@ -178,8 +180,9 @@ def _prefetch_embedding_rows(lo, hi, emb_splits, emb_ids, emb_ops, table_buf, ta
 
 @njit(cache=True)
 def _write_embedding_rows(
-    lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len
-):
+    lo, hi, out, emb_splits, emb_unit, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
+    max_len,
+):  # fmt: skip
     sel = np.empty(max_len, np.int64)
     wsel = np.empty(max(max_len, 1), np.float32)
     den = np.empty(max_len, np.float32)
@@ -195,6 +198,9 @@ def _write_embedding_rows(
             nxt = emb_splits[emb_ops[e + 1, EMB_SPLITS_ROW]]
             noff = emb_ops[e + 1, 0]
             _prefetch_rows(table_buf, table_meta, emb_ops[e + 1, 1], emb_ids[noff : noff + nxt[last]], nxt, lo, hi)
+        if emb_unit[emb_ops[e, EMB_SPLITS_ROW]] and has_w == 0 and not clip:
+            copy_one_id_rows(lo, hi, emb_ids[off : off + nnz], table, out, oc)
+            continue
         _combine_rows(
             lo, hi, splits, emb_ids[off : off + nnz], emb_w[off : off + nnz],
             has_w != 0, has_w != 0 and combiner != 0, table, combiner,
@@ -300,6 +306,19 @@ def _check_splits(splits, what):
             if m > max_len:
                 max_len = m
     return max_len
+
+
+@njit(cache=True)
+def _unit_rows(splits):
+    """Which rows of a row-splits array hold exactly one id a row."""
+    unit = np.empty(splits.shape[0], np.bool_)
+    for u in range(splits.shape[0]):
+        unit[u] = True
+        for b in range(splits.shape[1]):
+            if splits[u, b] != b:
+                unit[u] = False
+                break
+    return unit
 
 
 @njit(cache=True)
@@ -470,13 +489,17 @@ def write_outputs(
     _check_fused(
         n, seg, fused, cross_keys, ind_splits, ind_ids, ind_ops, emb_splits, emb_ids, emb_ops, table_meta
     )
+    emb_unit = _unit_rows(emb_splits)
     if n < PARALLEL_MIN_ROWS:
         bad_f = _hash_fused_rows(0, n, seg, fused, ind_ids, ind_ops, emb_ids, emb_ops, cross_keys)
         if bad_f >= 0:
             return -2, bad_f
         _prefetch_embedding_rows(0, n, emb_splits, emb_ids, emb_ops, table_buf, table_meta, PREFETCH_COLUMNS)
         _write_dense_rows(0, n, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
-        _write_embedding_rows(0, n, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta, max_len)
+        _write_embedding_rows(
+            0, n, out, emb_splits, emb_unit, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
+            max_len,
+        )  # fmt: skip
         return -1, -1
     chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     failed = np.full(chunks, -1, np.int64)
@@ -490,8 +513,8 @@ def write_outputs(
         _prefetch_embedding_rows(lo, hi, emb_splits, emb_ids, emb_ops, table_buf, table_meta, PREFETCH_COLUMNS)
         _write_dense_rows(lo, hi, out, num, num_ops, bkt_ops, bounds, ind_splits, ind_ids, ind_w, ind_ops)
         _write_embedding_rows(
-            lo, hi, out, emb_splits, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf, table_meta,
-            max_len,
+            lo, hi, out, emb_splits, emb_unit, emb_ids, emb_w, emb_ops, emb_max_norm, table_buf,
+            table_meta, max_len,
         )  # fmt: skip
     for c in range(chunks):
         if failed[c] >= 0:
