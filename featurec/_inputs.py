@@ -228,7 +228,12 @@ def _classify_arrow(value, key, column):
         raise _error(
             TypeError, key, column, f"unsupported value type {type(value).__name__} (one column is expected)."
         )
-    chunks = value.chunks if hasattr(value, "chunks") else [value]
+    # `num_chunks` first: `chunks` builds a new list on every access.
+    num_chunks = getattr(value, "num_chunks", None)
+    if num_chunks is None:
+        chunks = [value]
+    else:
+        chunks = [value.chunk(0)] if num_chunks == 1 else value.chunks
     n = len(value)
     pa_type = value.type
     type_name = str(pa_type)
@@ -327,7 +332,9 @@ class FrameColumns:
                 if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype != object:
                     return values
                 if _arrow_backed_array(values):
-                    return values
+                    # Its pyarrow array, which `classify` reads directly (the
+                    # same value it would take from the pandas array).
+                    return values.__arrow_array__()
         except (AttributeError, TypeError, KeyError):  # pragma: no cover - other pandas
             pass
         return frame[key]
