@@ -10,6 +10,13 @@ hash_string_columns_mod`) and its Python preparation, crosses, packing
 best of 5 passes, in ms per call, and "the rest": the call's time outside
 those kernels (Python reading the features, laying out the ids, dispatch).
 
+`--writer` times the writer kernel alone on the calls it received (captured
+from the 16 batches, one output array), in interleaved rounds: the whole
+writer; with the fused ids precomputed (so without string hashing); without
+the embedding columns; only the output zeroing; and the whole writer with the
+embedding tables copied into a plain numpy buffer instead of the transform's
+huge-page one (decision 78). Each on all numba threads and on one.
+
 `--floor` also times what a call would cost with featurec's own compute at
 zero: writing the `[batch, 1466]` float32 output (numpy `fill` on one thread;
 a numba kernel zeroing it row by row on every numba thread, as the writer
@@ -17,7 +24,7 @@ does) plus the call's Python without the writer (the writer replaced by a
 no-op).
 
 Run (PYTHONPATH=. so a checkout's featurec is the one measured):
-    TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH=. python benchmarks/featurec_breakdown.py [--batch 4096] [--object | --pandas]
+    TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH=. python benchmarks/featurec_breakdown.py [--batch 4096] [--object | --pandas] [--floor] [--writer]
 """
 
 import argparse
@@ -47,6 +54,7 @@ def main():
     parser.add_argument("--object", action="store_true", help="strings as object arrays of str")
     parser.add_argument("--pandas", action="store_true", help="one pandas DataFrame (str dtype)")
     parser.add_argument("--floor", action="store_true", help="also time the output write and the Python alone")
+    parser.add_argument("--writer", action="store_true", help="also time the writer kernel's parts")
     args = parser.parse_args()
 
     transform = featurec.compile(bench.build_columns())
@@ -96,6 +104,8 @@ def main():
     print(f"  {'the rest (Python, dispatch)':<40s} {1e3 * (per_call - inner / len(batches)):7.3f} ms")
     if args.floor:
         floor(transform, batches)
+    if args.writer:
+        writer_parts(transform, batches)
 
 
 def _best(fn, repeats=7):
@@ -137,6 +147,67 @@ def floor(transform, batches):
           f"{1e3 * zero:.3f} ms (numba row zeroing, {numba.get_num_threads()} threads); "
           f"the call without the writer {1e3 * python:.3f} ms; "
           f"sum {1e3 * (min(fill, zero) + python):.3f} ms")
+
+
+def writer_parts(transform, batches, rounds=3):
+    """The writer kernel alone on the calls it received, part by part."""
+    import numba  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    calls = []
+    real = _write.write_outputs
+
+    def capture(*a):
+        calls.append(a)
+        return real(*a)
+
+    _write.write_outputs = capture
+    try:
+        for b in batches:
+            transform(b)
+    finally:
+        _write.write_outputs = real
+    out = calls[0][0]
+    calls = [(out, *a[1:]) for a in calls]  # one output array, as the pool gives
+    # Argument positions in write_outputs' signature.
+    num_ops, bkt_ops, ind_ops, emb_ops, table_buf, fused = 2, 3, 8, 12, 14, 17
+
+    def replace(a, changes):
+        a = list(a)
+        for position, value in changes.items():
+            a[position] = value
+        return tuple(a)
+
+    def indicator_fused(a):
+        return a[fused][a[fused][:, _write.FUSED_TARGET] == _write.TARGET_INDICATOR]
+
+    no_emb = np.zeros((0, calls[0][emb_ops].shape[1]), np.int64)
+    plain_tables = np.empty_like(calls[0][table_buf])  # malloc'ed, as numpy allocates
+    plain_tables[...] = calls[0][table_buf]
+    variants = {
+        "whole writer": calls,
+        # The first pass above filled each call's ids; without `fused` the
+        # writer reads them instead of hashing.
+        "fused ids precomputed (no hashing)": [replace(a, {fused: _write.NO_FUSED}) for a in calls],
+        "no embedding columns": [replace(a, {emb_ops: no_emb, fused: indicator_fused(a)}) for a in calls],
+        "output zeroing only": [
+            replace(a, {num_ops: a[num_ops][:0], bkt_ops: a[bkt_ops][:0], ind_ops: a[ind_ops][:0],
+                        emb_ops: no_emb, fused: _write.NO_FUSED})
+            for a in calls
+        ],  # fmt: skip
+        "whole writer, tables in a plain numpy buffer": [replace(a, {table_buf: plain_tables}) for a in calls],
+    }
+    threads = numba.get_num_threads()
+    for n_threads in (threads, 1):
+        numba.set_num_threads(n_threads)
+        best = {name: float("inf") for name in variants}
+        for _ in range(rounds):
+            for name, args in variants.items():
+                best[name] = min(best[name], _best(lambda args=args: [real(*a) for a in args], 3) / len(args))
+        print(f"writer alone, {n_threads} thread(s), ms a call (best of {rounds} interleaved rounds):")
+        for name, seconds in best.items():
+            print(f"  {name:<46s} {1e3 * seconds:7.3f}")
+    numba.set_num_threads(threads)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ _cold_cache_checked = False
 def notice_cold_cache():
     """Logs once per process when the kernels are not in numba's cache yet.
 
-    The first call on a machine compiles every kernel (about 20 s on 2 cores)
+    The first call on a machine compiles every kernel (about 30 s on 2 cores)
     with no output of its own; later processes load them in ~0.3 s.
     """
     global _cold_cache_checked
@@ -65,7 +65,7 @@ def notice_cold_cache():
     where = _kernel_cache_missing()
     if where is not None:
         logging.getLogger("featurec").warning(
-            "featurec: compiling its numba kernels for first use (about 20 s on 2 cores); "
+            "featurec: compiling its numba kernels for first use (about 30 s on 2 cores); "
             "they are cached in %s for later runs.",
             where,
         )
