@@ -14,8 +14,8 @@ those kernels (Python reading the features, laying out the ids, dispatch).
 from the 16 batches, one output array), in interleaved rounds: the whole
 writer; with the fused ids precomputed (so without string hashing); without
 the embedding columns; only the output zeroing; and the whole writer with the
-embedding tables copied into a plain numpy buffer instead of the transform's
-huge-page one (decision 78). Each on all numba threads and on one.
+embedding tables copied into memory on 4 KiB pages instead of the transform's
+huge-page buffer (decision 78). Each on all numba threads and on one.
 
 `--floor` also times what a call would cost with featurec's own compute at
 zero: writing the `[batch, 1466]` float32 output (numpy `fill` on one thread;
@@ -149,6 +149,20 @@ def floor(transform, batches):
           f"sum {1e3 * (min(fill, zero) + python):.3f} ms")
 
 
+def _small_page_copy(arr):
+    """A copy of `arr` in memory advised never to use huge pages (Linux)."""
+    import mmap  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    mapping = mmap.mmap(-1, max(arr.nbytes, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        mapping.madvise(mmap.MADV_NOHUGEPAGE)
+    copy = np.frombuffer(mapping, np.uint8)[: arr.nbytes].view(arr.dtype)
+    copy[...] = arr
+    return copy
+
+
 def writer_parts(transform, batches, rounds=3):
     """The writer kernel alone on the calls it received, part by part."""
     import numba  # noqa: PLC0415
@@ -182,8 +196,13 @@ def writer_parts(transform, batches, rounds=3):
         return a[fused][a[fused][:, _write.FUSED_TARGET] == _write.TARGET_INDICATOR]
 
     no_emb = np.zeros((0, calls[0][emb_ops].shape[1]), np.int64)
-    plain_tables = np.empty_like(calls[0][table_buf])  # malloc'ed, as numpy allocates
-    plain_tables[...] = calls[0][table_buf]
+    small_pages = _small_page_copy(calls[0][table_buf])
+    # What numpy gave the buffer before (a malloc'ed block: its data 16 bytes
+    # past a 64-byte boundary), so half of the 32-byte rows of dimension 8
+    # straddle two cache lines.
+    unaligned = _small_page_copy(np.zeros(calls[0][table_buf].size + 16, np.float32))
+    unaligned = unaligned[4 : 4 + calls[0][table_buf].size]
+    unaligned[...] = calls[0][table_buf]
     variants = {
         "whole writer": calls,
         # The first pass above filled each call's ids; without `fused` the
@@ -195,7 +214,8 @@ def writer_parts(transform, batches, rounds=3):
                         emb_ops: no_emb, fused: _write.NO_FUSED})
             for a in calls
         ],  # fmt: skip
-        "whole writer, tables in a plain numpy buffer": [replace(a, {table_buf: plain_tables}) for a in calls],
+        "whole writer, tables on 4 KiB pages": [replace(a, {table_buf: small_pages}) for a in calls],
+        "the same, tables 16 bytes past a cache line": [replace(a, {table_buf: unaligned}) for a in calls],
     }
     threads = numba.get_num_threads()
     for n_threads in (threads, 1):

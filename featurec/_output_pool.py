@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+from featurec._memory import aligned_empty
+
 TF_ALIGNMENT = 64
 
 # References to a pooled array nobody else holds: the pool's list, the loop
@@ -28,15 +30,6 @@ TF_ALIGNMENT = 64
 # instead, whose free count is: `arr.base` itself and getrefcount's argument.
 _FREE_REFS = 3
 _FREE_OWNER_REFS = 2
-
-
-def aligned_empty(shape, dtype=np.float32):
-    """An uninitialised C-contiguous array whose data starts on a 64-byte boundary."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(nbytes + TF_ALIGNMENT, np.uint8)
-    start = (-raw.ctypes.data) % TF_ALIGNMENT
-    return raw[start : start + nbytes].view(dtype).reshape(shape)
 
 
 class OutputPool:
@@ -61,7 +54,7 @@ class OutputPool:
             if (arr.shape == shape and sys.getrefcount(arr) <= _FREE_REFS
                     and sys.getrefcount(arr.base) <= _FREE_OWNER_REFS):
                 return arr
-        arr = aligned_empty(shape)
+        arr = aligned_empty(shape, np.float32, TF_ALIGNMENT)
         if self._arrays and self._arrays[0].shape != shape:
             self._arrays = []
         kept = len(self._arrays) + 1

@@ -1,12 +1,12 @@
 """The writer's one-id-a-row embedding copy (decision 79) and the embedding
-tables' huge-page buffer (decision 78), against `input_layer`.
+tables' aligned, huge-page buffer (decision 78), against `input_layer`.
 
 Columns with exactly one id a row, unweighted and unclipped, take a direct
 copy whose common dimensions (4, 8, 16, 32) have a loop of constant length;
 other dimensions, several ids a row, and rows without an id (empty strings)
 must still equal input_layer, on one thread (under 1,024 rows) and on chunks
-in parallel. Tables over 2 MiB live in an mmap-backed, huge-page-aligned
-buffer.
+in parallel. The tables' buffer starts on a cache line; over 2 MiB it is an
+mmap-backed, huge-page-aligned buffer.
 """
 
 import mmap
@@ -106,3 +106,5 @@ def test_huge_page_empty_is_a_plain_writable_array(count):
     assert arr.flags.c_contiguous and arr.flags.writeable
     arr[:] = np.arange(count, dtype=np.float32)
     np.testing.assert_array_equal(arr, np.arange(count, dtype=np.float32))
+    # Whole 32-byte table rows never straddle two cache lines.
+    assert count == 0 or arr.ctypes.data % _memory.CACHE_LINE == 0
