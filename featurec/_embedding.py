@@ -185,15 +185,20 @@ def _combine_weighted(
 
 
 @njit(cache=True, inline="always")
+def _copy_id_row(table, i, out, b, col0, dim):
+    """Row b of one unweighted id: table row i as it is, zeros for no id (i < 0)."""
+    if i >= 0:
+        for c in range(dim):
+            out[b, col0 + c] = table[i, c]
+    else:
+        for c in range(dim):
+            out[b, col0 + c] = _F0
+
+
+@njit(cache=True, inline="always")
 def _copy_id_rows(lo, hi, ids, table, out, col0, dim):
     for b in range(lo, hi):
-        i = ids[b]
-        if i >= 0:
-            for c in range(dim):
-                out[b, col0 + c] = table[i, c]
-        else:
-            for c in range(dim):
-                out[b, col0 + c] = _F0
+        _copy_id_row(table, ids[b], out, b, col0, dim)
 
 
 @njit(cache=True)
@@ -230,15 +235,8 @@ def _combine_rows(
     single = not has_weights and not clip
     for b in range(lo, hi):
         if single and row_splits[b + 1] - row_splits[b] == 1:
-            # One unweighted id (every dense 1-D input): its row as it is, or
-            # zeros for no id. Half the time of the general path below.
-            i = ids[row_splits[b]]
-            if i >= 0:
-                for c in range(dim):
-                    out[b, col0 + c] = table[i, c]
-            else:
-                for c in range(dim):
-                    out[b, col0 + c] = _F0
+            # One unweighted id: half the time of the general path below.
+            _copy_id_row(table, ids[row_splits[b]], out, b, col0, dim)
             continue
         # Survivors in sparse order, pruned as safe_embedding_lookup_sparse does.
         n = 0
