@@ -210,8 +210,8 @@ def copy_one_id_rows(lo, hi, ids, table, out, col0):
     Every id must be below the table's rows (checked by the caller). Common
     dimensions get a copy of constant length, which LLVM unrolls: on the
     Criteo-like set (15 columns of dimension 8, 4,096 rows, one thread) the
-    embedding writes took ~0.40 ms instead of ~0.49 with the row splits read
-    and a loop of variable length (decision 79).
+    writer's embedding part took 0.45 ms instead of 0.67 through
+    `_combine_rows`' single-id branch (decision 79).
     """
     dim = table.shape[1]
     if dim == 8:

@@ -89,8 +89,9 @@ class TableStorage:
         shapes: list of (rows, dim), in the plan's table order.
 
     Attributes:
-        buf: float32 `[sum(rows * dim)]`, allocated on first `view`, on
-            huge pages where the system offers them (`featurec._memory`).
+        buf: float32 `[sum(rows * dim)]`, allocated on first `view`,
+            starting on a cache line and on huge pages where the system
+            offers them (`featurec._memory`, decision 78).
         meta: int64 `[T, 3]` (offset in `buf`, rows, dim) per table.
     """
 
@@ -452,7 +453,9 @@ def write_outputs(
             columns, concatenated (weights read when weighted).
         emb_ops: int64 `[E, 6]` (ids offset, table index, combiner code,
             out column, weighted, row of emb_splits) per embedding column;
-            its ids count is the last of its row splits.
+            its ids count is the last of its row splits. A column whose
+            splits row is one id a row, unweighted and unclipped, is copied
+            from its table (`_embedding.copy_one_id_rows`, decision 79).
         emb_max_norm: float32 `[E]` clip norms (`<= 0` or NaN: no clipping).
         table_buf, table_meta: every table in one buffer (`TableStorage`).
         seg: int64 `[S, _strings.SEG_COLUMNS]` string segments
