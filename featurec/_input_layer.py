@@ -423,12 +423,10 @@ def _flatten_features(features, keys, plan):
         if strings:
             joined, offsets = arrays[first_string], arrays[first_string + 1]
             joined = joined.item() if isinstance(joined, np.ndarray) else joined
-            start = 0
-            for (key, _), shape in zip(strings, arrays[first_string + 2 :]):
-                count = int(np.prod(shape))
-                # Offsets stay absolute positions in the shared buffer.
-                out[key] = _strings.JoinedStrings(joined, offsets[start : start + count + 1], shape)
-                start += count
+            # Offsets stay absolute positions in the shared buffer.
+            split = _strings.JoinedStrings.split(joined, offsets, arrays[first_string + 2 :])
+            for (key, _), item in zip(strings, split):
+                out[key] = item
         return out
 
     return flat, rebuild

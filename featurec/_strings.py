@@ -240,9 +240,39 @@ class JoinedStrings:
     """
 
     def __init__(self, joined, offsets, shape):
-        self.buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
-        self.offsets = np.ascontiguousarray(offsets, np.int64)
-        self.shape = tuple(int(d) for d in shape)
+        buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
+        offsets = np.ascontiguousarray(offsets, np.int64)
+        self._set(buf, _address(buf), offsets, _address(offsets), tuple(int(d) for d in shape))
+
+    def _set(self, buf, buf_address, offsets, offsets_address, shape):
+        self.buf = buf
+        self.offsets = offsets
+        self.shape = shape
+        self._addresses = (buf_address, offsets_address)
+
+    @classmethod
+    def split(cls, joined, offsets, shapes):
+        """One `JoinedStrings` a shape, all over one joined buffer: the
+        tensors' items in order, `offsets` absolute positions in `joined`
+        (`[total items + 1]`). The buffer and addresses are made once for
+        all (a dozen string features a batch in `featurec.dataset`: 0.15 →
+        0.09 ms of Python a 1,024-row batch)."""
+        buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
+        buf_address = _address(buf)
+        offsets = np.ascontiguousarray(offsets, np.int64)
+        offsets_address = _address(offsets)
+        out, start = [], 0
+        for shape in shapes:
+            shape = tuple(int(d) for d in shape)
+            count = 1
+            for d in shape:
+                count *= d
+            item = cls.__new__(cls)
+            item._set(buf, buf_address, offsets[start : start + count + 1],
+                      offsets_address + 8 * start, shape)  # fmt: skip
+            out.append(item)
+            start += count
+        return out
 
     def source(self):
         """The StrSource over the joined buffer.
@@ -257,7 +287,8 @@ class JoinedStrings:
             raise ValueError("joined strings: offsets do not match the shape.")
         if not count:
             return StrSource(n, per_row, [], [])
-        row = (_address(self.buf), self.buf.shape[0], OFFSETS64, _address(self.offsets), 0, 0, count, 0, 0)
+        buf_address, offsets_address = self._addresses
+        row = (buf_address, self.buf.shape[0], OFFSETS64, offsets_address, 0, 0, count, 0, 0)
         return StrSource(n, per_row, [row], [(self.buf, self.offsets, None)])
 
 

@@ -92,3 +92,30 @@ def test_element_without_features_dict_is_a_type_error():
     raw = tf.data.Dataset.from_tensor_slices(np.zeros((4, 2), np.float32)).batch(2)
     with pytest.raises(TypeError, match="features dict"):
         dataset(raw, [tf.feature_column.numeric_column("a")])
+
+
+def test_string_tensors_sharing_one_joined_buffer_read_as_numpy_strings():
+    # featurec.dataset's crossing into numpy: every dense string tensor of a
+    # batch in one buffer, offsets absolute in it, one shape each.
+    from featurec._strings import JoinedStrings
+
+    fc = tf.feature_column
+    columns = [
+        fc.indicator_column(fc.categorical_column_with_hash_bucket(k, size))
+        for k, size in (("a", 7), ("b", 5), ("c", 3))
+    ]
+    dense = {
+        "a": np.array([b"x", b"", "é".encode()]),
+        "b": np.array([[b"p", b"qq"], [b"", b"r"], [b"s", "日本".encode()]]),
+        "c": np.array([[b"u"], [b"v"], [b""]]),
+    }
+    items = [v for k in ("a", "b", "c") for v in dense[k].ravel()]
+    offsets = np.concatenate([[0], np.cumsum([len(v) for v in items])]).astype(np.int64)
+    shapes = [np.array(dense[k].shape, np.int64) for k in ("a", "b", "c")]
+    split = JoinedStrings.split(b"".join(items), offsets, shapes)
+    t = featurec.compile(columns)
+    np.testing.assert_array_equal(t(dict(zip("abc", split))), t(dense))
+    # Offsets that do not cover a shape's items fail naming the feature.
+    short = JoinedStrings.split(b"".join(items), offsets[:-1], shapes)
+    with pytest.raises(ValueError, match="'c'"):
+        t(dict(zip("abc", short)))
