@@ -66,46 +66,63 @@ def main():
         data = bench.as_pandas(data)
     batches = bench.batches_of(data, args.batch)
 
-    spent = collections.defaultdict(float)
-
-    def timed(fn, label):
-        def wrapper(*a, **k):
-            start = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                spent[label] += time.perf_counter() - start
-
-        return wrapper
-
-    for module, name, label in _STAGES:
-        setattr(module, name, timed(getattr(module, name), label))
-    prepare = _execute.Batch._hash_string_columns
-    _execute.Batch._hash_string_columns = timed(prepare, "hash stage incl. Python preparation")
-
-    for b in batches:  # warm-up: compile/load kernels, fault pages in
-        transform(b)
-    best = None
-    for _ in range(5):
-        spent.clear()
-        start = time.perf_counter()
-        for b in batches:
-            transform(b)
-        per_call = (time.perf_counter() - start) / len(batches)
-        if best is None or per_call < best[0]:
-            best = (per_call, dict(spent))
-    per_call, stages = best
+    stages = _STAGES + [(_execute.Batch, "_hash_string_columns", "hash stage incl. Python preparation")]
+    per_call, stages = time_stages(transform, batches, stages)
     kind = "object" if args.object else "pandas" if args.pandas else "S8"
     print(f"batch {args.batch} {kind}: {1e3 * per_call:.3f} ms a call, {args.batch / per_call:,.0f} rows/s")
     for label, seconds in stages.items():
-        print(f"  {label:<40s} {1e3 * seconds / len(batches):7.3f} ms")
+        if seconds:
+            print(f"  {label:<40s} {1e3 * seconds:7.3f} ms")
     outer = ("writer", "object strings", "cross kernel", "raw cross-key", "hash stage")
     inner = sum(v for k, v in stages.items() if k.startswith(outer))
-    print(f"  {'the rest (Python, dispatch)':<40s} {1e3 * (per_call - inner / len(batches)):7.3f} ms")
+    print(f"  {'the rest (Python, dispatch)':<40s} {1e3 * (per_call - inner):7.3f} ms")
     if args.floor:
         floor(transform, batches)
     if args.writer:
         writer_parts(transform, batches)
+
+
+def time_stages(transform, batches, stages, repeats=5):
+    """Calls `transform` on every batch, `repeats` passes after a warm-up
+    pass, with each stage's function wrapped in a timer (put back after).
+
+    Args:
+        stages: (module or class, attribute name, label) of each function.
+
+    Returns:
+        (seconds a call, {label: seconds a call in that stage}) of the
+        fastest pass.
+    """
+    spent = collections.defaultdict(float)
+    originals = []
+    for owner, name, label in stages:
+        fn = getattr(owner, name)
+        originals.append((owner, name, fn))
+
+        def timed(*a, _fn=fn, _label=label, **k):
+            start = time.perf_counter()
+            try:
+                return _fn(*a, **k)
+            finally:
+                spent[_label] += time.perf_counter() - start
+
+        setattr(owner, name, timed)
+    try:
+        for b in batches:  # warm-up: compile/load kernels, fault pages in
+            transform(b)
+        best = None
+        for _ in range(repeats):
+            spent.clear()
+            start = time.perf_counter()
+            for b in batches:
+                transform(b)
+            per_call = (time.perf_counter() - start) / len(batches)
+            if best is None or per_call < best[0]:
+                best = (per_call, {label: spent[label] / len(batches) for _, _, label in stages})
+    finally:
+        for owner, name, fn in originals:
+            setattr(owner, name, fn)
+    return best
 
 
 def _best(fn, repeats=7):

@@ -23,17 +23,16 @@ Run:
 """
 
 import argparse
-import collections
 import os
 import platform
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import featurec_breakdown  # noqa: E402
 import featurec_vs_feature_column as bench  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
@@ -75,40 +74,10 @@ def as_bytes(features):
     }
 
 
-def breakdown(transform, batches, repeats=5):
+def breakdown(transform, batches):
     """ms a call: the whole call, the writer, the vocabulary lookups, the rest."""
-    spent = collections.defaultdict(float)
     stages = [(_write, "write_outputs", "writer"), (_kernels, "lookup_str", "vocabulary lookups")]
-    originals = []
-    for module, name, label in stages:
-        fn = getattr(module, name)
-        originals.append((module, name, fn))
-
-        def timed(*a, _fn=fn, _label=label):
-            start = time.perf_counter()
-            try:
-                return _fn(*a)
-            finally:
-                spent[_label] += time.perf_counter() - start
-
-        setattr(module, name, timed)
-    try:
-        for b in batches:
-            transform(b)
-        best = None
-        for _ in range(repeats):
-            spent.clear()
-            start = time.perf_counter()
-            for b in batches:
-                transform(b)
-            per_call = (time.perf_counter() - start) / len(batches)
-            if best is None or per_call < best[0]:
-                best = (per_call, {k: v / len(batches) for k, v in spent.items()})
-    finally:
-        for module, name, fn in originals:
-            setattr(module, name, fn)
-    per_call, spent_per_call = best
-    parts = {label: spent_per_call.get(label, 0.0) for _, _, label in stages}
+    per_call, parts = featurec_breakdown.time_stages(transform, batches, stages)
     parts["rest (Python, string packing, dispatch)"] = per_call - sum(parts.values())
     return per_call, parts
 
