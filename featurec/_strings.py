@@ -229,34 +229,31 @@ def from_arrow(chunks, n, large):
 
 
 class JoinedStrings:
-    """A dense string tensor as it crosses from a TF graph into numpy: every
-    item's bytes joined into one buffer plus int64 offsets (see
-    `featurec._input_layer._flatten_features`).
+    """A dense string tensor as it crosses from a TF graph into numpy: its
+    items' bytes in a buffer joined with other tensors', plus int64 offsets
+    into it (see `featurec._input_layer._flatten_features`). Made by
+    `split`.
 
     Args:
-        joined: the bytes of every item, in row-major order.
-        offsets: int64 `[items + 1]`.
+        buf: uint8 view of the joined bytes.
+        offsets: int64 `[items + 1]`, positions in `buf`.
         shape: the tensor's shape, rank 1 or 2.
+        addresses: (address of `buf`'s data, address of `offsets`' data).
     """
 
-    def __init__(self, joined, offsets, shape):
-        buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
-        offsets = np.ascontiguousarray(offsets, np.int64)
-        self._set(buf, _address(buf), offsets, _address(offsets), tuple(int(d) for d in shape))
-
-    def _set(self, buf, buf_address, offsets, offsets_address, shape):
+    def __init__(self, buf, offsets, shape, addresses):
         self.buf = buf
         self.offsets = offsets
         self.shape = shape
-        self._addresses = (buf_address, offsets_address)
+        self._addresses = addresses
 
     @classmethod
     def split(cls, joined, offsets, shapes):
         """One `JoinedStrings` a shape, all over one joined buffer: the
         tensors' items in order, `offsets` absolute positions in `joined`
-        (`[total items + 1]`). The buffer and addresses are made once for
-        all (a dozen string features a batch in `featurec.dataset`: 0.15 →
-        0.09 ms of Python a 1,024-row batch)."""
+        (`[total items + 1]`). The buffer view and addresses are made once
+        for all (a dozen string features a batch in `featurec.dataset`:
+        0.15 → 0.09 ms of Python a 1,024-row batch)."""
         buf = np.frombuffer(joined, np.uint8) if len(joined) else np.zeros(0, np.uint8)
         buf_address = _address(buf)
         offsets = np.ascontiguousarray(offsets, np.int64)
@@ -267,10 +264,8 @@ class JoinedStrings:
             count = 1
             for d in shape:
                 count *= d
-            item = cls.__new__(cls)
-            item._set(buf, buf_address, offsets[start : start + count + 1],
-                      offsets_address + 8 * start, shape)  # fmt: skip
-            out.append(item)
+            view = offsets[start : start + count + 1]
+            out.append(cls(buf, view, shape, (buf_address, offsets_address + 8 * start)))
             start += count
         return out
 

@@ -294,9 +294,14 @@ def _segment_items(seg, s_lo, s_hi):
 
 @njit(cache=True)
 def _check_splits(splits, what):
-    """Every row of a row-splits array starts at 0 and never decreases;
-    returns the most ids a row holds."""
+    """Every row of a row-splits array starts at 0 and never decreases.
+
+    Returns:
+        (the most ids a row holds, bool `[U]`: which rows hold exactly one
+        id a row, the form `_embedding.copy_one_id_rows` takes).
+    """
     max_len = 0
+    unit = np.ones(splits.shape[0], np.bool_)
     for u in range(splits.shape[0]):
         if splits.shape[1] and splits[u, 0] != 0:
             raise ValueError(what)
@@ -304,22 +309,11 @@ def _check_splits(splits, what):
             m = splits[u, b + 1] - splits[u, b]
             if m < 0:
                 raise ValueError(what)
+            if m != 1:
+                unit[u] = False
             if m > max_len:
                 max_len = m
-    return max_len
-
-
-@njit(cache=True)
-def _unit_rows(splits):
-    """Which rows of a row-splits array hold exactly one id a row."""
-    unit = np.empty(splits.shape[0], np.bool_)
-    for u in range(splits.shape[0]):
-        unit[u] = True
-        for b in range(splits.shape[1]):
-            if splits[u, b] != b:
-                unit[u] = False
-                break
-    return unit
+    return max_len, unit
 
 
 @njit(cache=True)
@@ -392,14 +386,15 @@ def _check_indicators(n, ind_splits, ind_ids, ind_w, ind_ops):
 @njit(cache=True)
 def _check_embeddings(n, emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta, emb_fused):
     """(column, index into its ids) of the first id past its table, or
-    (-1, -1); and the most ids any row of any column has.
+    (-1, -1); the most ids any row of any column has; and which rows of
+    `emb_splits` hold one id a row (see `_check_splits`).
 
     Also checks the parameter arrays the caller built, so no later index can
     fall outside an array: a failed check is a caller bug (ValueError).
     """
     if emb_splits.shape[1] != n + 1 and emb_ops.shape[0]:
         raise ValueError("write_outputs: embedding row splits do not have n + 1 columns.")
-    max_len = _check_splits(emb_splits, "write_outputs: embedding row splits do not start at 0 or decrease.")
+    max_len, unit = _check_splits(emb_splits, "write_outputs: embedding row splits do not start at 0 or decrease.")
     for e in range(emb_ops.shape[0]):
         off, t, combiner, has_w = emb_ops[e, 0], emb_ops[e, 1], emb_ops[e, 2], emb_ops[e, 4]
         sr = emb_ops[e, EMB_SPLITS_ROW]
@@ -419,8 +414,8 @@ def _check_embeddings(n, emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_m
             emb_ids[off : off + nnz], emb_w[off : off + nnz], has_w != 0 and combiner != 0, rows
         )
         if bad >= 0:
-            return e, bad, max_len
-    return -1, -1, max_len
+            return e, bad, max_len, unit
+    return -1, -1, max_len, unit
 
 
 @njit(cache=True, parallel=_PRANGE_ONLY)
@@ -484,7 +479,7 @@ def write_outputs(
     # Structure first (row indices, offsets, splits), then what reads through it.
     _check_dense(n, num, num_ops, bkt_ops, bounds)
     _check_indicators(n, ind_splits, ind_ids, ind_w, ind_ops)
-    bad_e, bad_j, max_len = _check_embeddings(
+    bad_e, bad_j, max_len, emb_unit = _check_embeddings(
         n, emb_splits, emb_ids, emb_w, emb_ops, table_buf, table_meta, emb_fused
     )
     if bad_e >= 0:
@@ -492,7 +487,6 @@ def write_outputs(
     _check_fused(
         n, seg, fused, cross_keys, ind_splits, ind_ids, ind_ops, emb_splits, emb_ids, emb_ops, table_meta
     )
-    emb_unit = _unit_rows(emb_splits)
     if n < PARALLEL_MIN_ROWS:
         bad_f = _hash_fused_rows(0, n, seg, fused, ind_ids, ind_ops, emb_ids, emb_ops, cross_keys)
         if bad_f >= 0:
